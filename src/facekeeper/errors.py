@@ -1,0 +1,93 @@
+"""The one error catalogue: every failure a user can see, with its HTTP status, CompreFace code,
+message template and CLI exit code.
+
+Services raise `FacekeeperError(Error.X, **values)`; the API renders `{"message", "code"}` and the CLI
+prints the message and exits with `exit_code`. Messages are part of the CompreFace contract (clients
+compare their text), so they are copied verbatim, quirks such as the trailing "; " included.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, NamedTuple
+
+
+class ErrorSpec(NamedTuple):
+    http_status: int
+    code: int
+    message: str
+    exit_code: int
+
+
+class Error(ErrorSpec, Enum):
+    # CompreFace §6.2; exit codes: 1 = not found, 2 = bad input, 3 = conflict, 4 = internal.
+    UNKNOWN = ErrorSpec(400, 0, "Something went wrong, please try again", 4)
+    METHOD_NOT_ALLOWED = ErrorSpec(405, 0, "Request method '{method}' not supported", 2)
+    NOT_FOUND_PATH = ErrorSpec(404, 0, "No handler found for {method} {path}", 2)
+    FILE_TOO_LARGE = ErrorSpec(
+        400, 0, "The file is too large: {size} bytes exceed the limit of {limit} bytes", 2
+    )
+    REQUEST_TOO_LARGE = ErrorSpec(413, 0, "The request body exceeds the limit of {limit} bytes", 2)
+    IMAGE_TOO_LARGE = ErrorSpec(
+        400, 0, "The image is too large: {pixels} pixels exceed the limit of {limit} pixels", 2
+    )
+    EMBEDDING_DIMENSION_MISMATCH = ErrorSpec(
+        400, 0, "Embedding has {given} dimensions, the collection's model uses {expected}", 2
+    )
+    FIELD_EMPTY = ErrorSpec(400, 5, "Field {field} cannot be empty", 2)
+    SERVICE_NOT_FOUND = ErrorSpec(404, 10, "{type} service with API Key {api_key} not found", 1)
+    MISSING_API_KEY = ErrorSpec(400, 20, "Missing header: x-api-key", 2)
+    BAD_EXTENSION = ErrorSpec(400, 21, "File [{filename}] has an unavailable extension", 2)
+    NOT_BASE64 = ErrorSpec(400, 21, "Provided value is not Base64", 2)
+    API_KEY_NOT_UUID = ErrorSpec(400, 26, "Service API key should be UUID", 2)
+    CONSTRAINT_VIOLATION = ErrorSpec(400, 26, "{details}", 2)
+    SUBJECT_NAME_EMPTY = ErrorSpec(400, 26, "Subject name cannot be empty", 2)
+    SUBJECT_NAME_SIZE = ErrorSpec(400, 26, "Subject name size must be between 1 and 50", 2)
+    UNSUPPORTED_MEDIA_TYPE = ErrorSpec(415, 26, "Content type '{content_type}' not supported", 2)
+    NO_FACES_FOUND = ErrorSpec(400, 28, "No face is found in the given image", 2)
+    TOO_MANY_FACES = ErrorSpec(400, 31, "More than one face in the source image", 2)
+    MISSING_PARAMETER = ErrorSpec(400, 33, "Required parameter {name} is missing", 2)
+    MISSING_PART = ErrorSpec(400, 34, "Required part {name} is missing", 2)
+    SUBJECT_NAME_CHARACTERS = ErrorSpec(
+        400, 36, "The name cannot contain the following special characters: ';', '/', '\\'", 2
+    )
+    WRONG_EMBEDDING_COUNT = ErrorSpec(400, 37, "{expected} embeddings were expected, but {given} were provided", 2)
+    SUBJECT_NOT_FOUND = ErrorSpec(404, 42, "Subject {subject} not found", 1)
+    SUBJECT_ALREADY_EXISTS = ErrorSpec(400, 43, "Subject already exists", 3)
+    EXAMPLE_NOT_FOUND = ErrorSpec(404, 44, "Image {image_id} not found", 1)
+    IMAGE_ID_INCORRECT = ErrorSpec(404, 44, "Image Id is incorrect", 1)
+    # Facekeeper's own service management (CLI and admin); not part of the CompreFace face API.
+    SERVICE_NAME_INVALID = ErrorSpec(400, 26, "Service name {details}", 2)
+    SERVICE_NAME_TAKEN = ErrorSpec(400, 17, "Name {name} is not unique", 3)
+    SERVICE_UNKNOWN = ErrorSpec(404, 10, "Service {name} not found", 1)
+    SERVICE_TYPE_INVALID = ErrorSpec(400, 26, "Model Type '{type}' doesn't exist!", 2)
+    DATA_DIR_NOT_WRITABLE = ErrorSpec(500, 0, "Data directory {path} is not writable: {reason}", 5)
+    MODEL_UNAVAILABLE = ErrorSpec(503, 0, "Model {name} cannot be loaded: {reason}", 5)
+
+
+# Enum members with equal values would silently alias each other; every entry must be distinct.
+assert len(Error) == len(Error.__members__), "duplicate error catalogue entries"
+
+
+class FacekeeperError(Exception):
+    """A catalogued failure; `values` fill the message template."""
+
+    def __init__(self, error: Error, **values: Any) -> None:
+        self.error = error
+        self.values = values
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return self.error.message.format(**self.values) if self.values else self.error.message
+
+    @property
+    def http_status(self) -> int:
+        return self.error.http_status
+
+    @property
+    def code(self) -> int:
+        return self.error.code
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message, "code": self.code}

@@ -1,0 +1,1 @@
+"""Face models and the pipeline that runs them; knows nothing about HTTP or storage."""

@@ -1,0 +1,65 @@
+"""The small interfaces every model implements, so a new detector or embedder is one new module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from facekeeper.domain import SimilarityCoefficients
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A raw detector output in the coordinates of the image it was given (floats, not yet clipped)."""
+
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+    probability: float
+    landmarks: np.ndarray  # shape (5, 2): image-left eye, image-right eye, nose, left mouth, right mouth
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Finds faces and their 5 landmarks in an RGB uint8 image."""
+
+    version: str  # CompreFace `plugins_versions.detector`, e.g. "yunet.FaceDetector@2023mar"
+    default_threshold: float  # calibrated (D9); faces are kept when probability > threshold
+
+    def load(self) -> None: ...
+
+    def detect(self, image_rgb: np.ndarray) -> list[Detection]:
+        """Every candidate face; thresholding and limiting are the pipeline's job."""
+        ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns aligned 112x112 RGB face crops into embeddings."""
+
+    version: str  # CompreFace `plugins_versions.calculator`, stored with every example
+    dimension: int
+    coefficients: SimilarityCoefficients  # calibrated for this model (D8)
+
+    def load(self) -> None: ...
+
+    def embed(self, faces_rgb: np.ndarray) -> np.ndarray:
+        """(N, 112, 112, 3) uint8 RGB -> (N, dimension) float32, not normalised."""
+        ...
+
+
+@runtime_checkable
+class FaceAttributeModel(Protocol):
+    """A face plugin beyond detection and embedding (age, gender, mask, pose), selected by slug."""
+
+    slug: str  # the `face_plugins` slug and the response key, e.g. "age"
+    version: str  # CompreFace `plugins_versions.<slug>`
+
+    def load(self) -> None: ...
+
+    def predict(self, image_rgb: np.ndarray, detection: Detection) -> object:
+        """The JSON-ready value placed under `slug` in the face object."""
+        ...

@@ -1,0 +1,48 @@
+"""One configuration object; every field is also an environment variable with the FACEKEEPER_ prefix.
+
+Nothing here is instantiated at import time: the CLI and the tests build a `Settings` and hand it to
+`create_app`, so two apps in one process never share state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FACEKEEPER_", extra="ignore")
+
+    host: str = Field("0.0.0.0", description="Address the HTTP server binds to.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port of the HTTP server.")
+    data_dir: Path = Field(Path("data"), description="Directory holding the SQLite database and caches.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is SQLite at <data_dir>/facekeeper.db."
+    )
+
+    max_file_size: int = Field(5 * 1024 * 1024, gt=0, description="Largest accepted image, in bytes.")
+    max_request_size: int = Field(10 * 1024 * 1024, gt=0, description="Largest accepted request body, bytes.")
+    max_image_pixels: int = Field(
+        40_000_000, gt=0, description="Largest decoded image (width x height); guards decompression bombs."
+    )
+    max_detect_size: int = Field(640, gt=0, description="Longest side of the copy the detector sees, px.")
+    save_images_to_db: bool = Field(True, description="Store each example's original image bytes.")
+
+    detector: str = Field("yunet", description="Detector model name from the inference registry.")
+    embedder: str = Field("sface", description="Embedder model name from the inference registry.")
+    det_prob_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Default detection threshold; None uses the detector's calibrated one."
+    )
+    inference_workers: int = Field(2, ge=1, description="Worker threads running models concurrently.")
+    onnx_threads: int = Field(1, ge=1, description="onnxruntime intra-op threads per session.")
+    preload_models: bool = Field(False, description="Load the models at start-up instead of first use.")
+
+    log_level: str = Field("info", description="Log level of the facekeeper and uvicorn loggers.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'facekeeper.db').resolve()}"
