@@ -1,0 +1,42 @@
+"""SFace 2021dec (OpenCV Zoo, Apache-2.0): 128-d embeddings from ArcFace-aligned 112x112 crops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from facekeeper.domain import SimilarityCoefficients
+from facekeeper.inference.session import LazySession, ModelSession, OnnxSession
+
+INPUT_NAME = "data"
+
+
+class SFaceEmbedder:
+    """Embedder protocol implementation; the int8 file, folded to fp32 weights at load."""
+
+    # The weight file is part of the name: embeddings from another SFace file are not interchangeable.
+    version = "sface.Calculator@2021dec_int8bq"
+    dimension = 128
+    # Measured by benchmarks/calibrate.py on ../shared/faces (D8): see docs/models.md.
+    coefficients = SimilarityCoefficients(c0=1.0, c1=5.0)
+
+    def __init__(self, model_path: Path, threads: int = 1, *, session: ModelSession | None = None) -> None:
+        if session is not None:
+            self._session = LazySession.ready(session)
+        else:
+            # The file is exported for batch 1 but nothing in it depends on that: any batch size works.
+            self._session = LazySession(
+                lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (0,)})
+            )
+
+    def load(self) -> None:
+        self._session.get()
+
+    def embed(self, faces_rgb: np.ndarray) -> np.ndarray:
+        if len(faces_rgb) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # RGB, 0..255, no mean or scale: feeding BGR measurably hurts recognition (docs/models.md).
+        blob = np.ascontiguousarray(np.asarray(faces_rgb, dtype=np.float32).transpose(0, 3, 1, 2))
+        embeddings = self._session.get().run({INPUT_NAME: blob})[0]
+        return np.asarray(embeddings, dtype=np.float32).reshape(len(faces_rgb), self.dimension)

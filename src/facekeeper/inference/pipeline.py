@@ -1,0 +1,193 @@
+"""Image bytes to faces: decode, detect on a downscaled copy, filter, align, embed, run attribute plugins.
+
+Reproduces CompreFace's core (`find_faces`) semantics: strict `probability > threshold`, area-descending
+order, `limit` after thresholding, per-face execution times, and code 28 for "nothing usable here".
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import cv2
+import numpy as np
+
+from facekeeper.domain import BoundingBox, Face, FaceScan
+from facekeeper.errors import Error, FacekeeperError
+from facekeeper.inference.alignment import align_faces, resize_whole
+from facekeeper.inference.base import Detection, Detector, Embedder, FaceAttributeModel
+from facekeeper.inference.images import decode_image
+
+CALCULATOR = "calculator"
+# CompreFace drops these plugins when the whole image is the face: there are no landmarks to pose or crop.
+SKIPPED_WITHOUT_DETECTION = frozenset({"pose", "mask"})
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    limit: int = 0  # 0 = all; keep the biggest boxes (area desc)
+    det_prob_threshold: float | None = None  # None = detector default; keep probability > threshold (strict)
+    plugins: frozenset[str] = field(default_factory=frozenset)  # slugs; 'calculator' computes embeddings
+    detect_faces: bool = True  # False: the whole image is one face with probability 1.0
+    max_faces: int | None = None  # hard cap used by enrolment (CompreFace asks the core for 2 faces)
+
+
+class FacePipeline:
+    """Stateless per request; safe to call from several inference workers at once."""
+
+    def __init__(
+        self,
+        detector: Detector,
+        embedder: Embedder,
+        attribute_models: Mapping[str, FaceAttributeModel] = MappingProxyType({}),
+        *,
+        max_detect_size: int = 640,
+        max_image_pixels: int = 40_000_000,
+        default_threshold: float | None = None,
+    ) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.attribute_models = dict(attribute_models)
+        self.max_detect_size = max_detect_size
+        self.max_image_pixels = max_image_pixels
+        self.default_threshold = (
+            detector.default_threshold if default_threshold is None else default_threshold
+        )
+        self._load_lock = threading.Lock()
+        self._loaded = False
+
+    def load(self) -> None:
+        """Load every model now instead of on first use (optional preload at start-up)."""
+        with self._load_lock:
+            if self._loaded:
+                return
+            self.detector.load()
+            self.embedder.load()
+            for model in self.attribute_models.values():
+                model.load()
+            self._loaded = True
+
+    def scan(self, image: bytes, options: ScanOptions) -> FaceScan:
+        _check_threshold(options.det_prob_threshold)
+        return self.scan_image(decode_image(image, self.max_image_pixels), options)
+
+    def scan_image(self, image_rgb: np.ndarray, options: ScanOptions) -> FaceScan:
+        _check_threshold(options.det_prob_threshold)
+        versions = {"detector": self.detector.version}
+        if options.detect_faces:
+            detections, detector_ms = self._detect(image_rgb, options)
+        else:
+            height, width = image_rgb.shape[:2]
+            detections, detector_ms = [Detection(0, 0, width, height, 1.0, np.zeros((0, 2)))], 0.0
+        faces = [_to_face(detection, image_rgb.shape) for detection in detections]
+        for face in faces:
+            face.execution_time_ms["detector"] = float(detector_ms // len(faces))
+        if CALCULATOR in options.plugins:
+            self._embed(image_rgb, detections, faces, options.detect_faces)
+            versions[CALCULATOR] = self.embedder.version
+        for slug in sorted(options.plugins):
+            model = self.attribute_models.get(slug)
+            if model is None or (not options.detect_faces and slug in SKIPPED_WITHOUT_DETECTION):
+                continue
+            model.load()
+            for face, detection in zip(faces, detections, strict=True):
+                started = time.perf_counter()
+                face.attributes[slug] = model.predict(image_rgb, detection)
+                face.execution_time_ms[slug] = _elapsed_ms(started)
+            versions[slug] = model.version
+        return FaceScan(faces=faces, plugins_versions=versions)
+
+    def _detect(self, image_rgb: np.ndarray, options: ScanOptions) -> tuple[list[Detection], float]:
+        """Kept detections in original-image pixels, biggest first, and the detector's total time."""
+        self.detector.load()
+        started = time.perf_counter()
+        small, scale_x, scale_y = self._detection_copy(image_rgb)
+        found = [_rescale(d, scale_x, scale_y, image_rgb.shape) for d in self.detector.detect(small)]
+        detector_ms = _elapsed_ms(started)
+        threshold = (
+            self.default_threshold if options.det_prob_threshold is None else options.det_prob_threshold
+        )
+        kept = [d for d in found if d.probability > threshold and _area(d) > 0]
+        kept.sort(key=lambda d: (-round(_area(d)), -d.probability))
+        if options.limit > 0:
+            kept = kept[: options.limit]
+        if options.max_faces is not None:
+            kept = kept[: options.max_faces]
+        if not kept:
+            raise FacekeeperError(Error.NO_FACES_FOUND)
+        return kept, detector_ms
+
+    def _detection_copy(self, image_rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """A copy with the longest side max_detect_size (never upscaled), and factors back to the original."""
+        height, width = image_rgb.shape[:2]
+        longest = max(height, width)
+        if longest <= self.max_detect_size:
+            return image_rgb, 1.0, 1.0
+        factor = self.max_detect_size / longest
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        small = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
+        return small, width / size[0], height / size[1]
+
+    def _embed(
+        self, image_rgb: np.ndarray, detections: list[Detection], faces: list[Face], aligned: bool
+    ) -> None:
+        """One embedder batch for every kept face; crops come from the full-resolution image."""
+        self.embedder.load()
+        started = time.perf_counter()
+        if aligned:
+            crops = align_faces(image_rgb, [d.landmarks for d in detections])
+        else:
+            crops = resize_whole(image_rgb)[None]
+        embeddings = self.embedder.embed(crops)
+        per_face_ms = _elapsed_ms(started) / len(faces)
+        for face, embedding in zip(faces, embeddings, strict=True):
+            face.embedding = np.asarray(embedding, dtype=np.float32)
+            face.execution_time_ms[CALCULATOR] = per_face_ms
+
+
+def _check_threshold(threshold: float | None) -> None:
+    """CompreFace's core answers 400 to a threshold outside [0, 1], which its API reports as code 28."""
+    if threshold is not None and (math.isnan(threshold) or not 0.0 <= threshold <= 1.0):
+        raise FacekeeperError(Error.NO_FACES_FOUND)
+
+
+def _rescale(detection: Detection, scale_x: float, scale_y: float, shape: tuple[int, ...]) -> Detection:
+    """Back to original pixels, clipped to the image so boxes never point outside it."""
+    height, width = shape[:2]
+    landmarks = np.asarray(detection.landmarks, dtype=np.float32).reshape(-1, 2) * (scale_x, scale_y)
+    return Detection(
+        x_min=min(max(detection.x_min * scale_x, 0.0), width),
+        y_min=min(max(detection.y_min * scale_y, 0.0), height),
+        x_max=min(max(detection.x_max * scale_x, 0.0), width),
+        y_max=min(max(detection.y_max * scale_y, 0.0), height),
+        probability=float(detection.probability),
+        landmarks=landmarks.astype(np.float32),
+    )
+
+
+def _to_face(detection: Detection, shape: tuple[int, ...]) -> Face:
+    height, width = shape[:2]
+    box = BoundingBox(
+        x_min=round(detection.x_min),
+        y_min=round(detection.y_min),
+        x_max=round(detection.x_max),
+        y_max=round(detection.y_max),
+        probability=float(detection.probability),
+    )
+    landmarks = [
+        (min(max(round(x), 0), width - 1), min(max(round(y), 0), height - 1))
+        for x, y in np.asarray(detection.landmarks).reshape(-1, 2)
+    ]
+    return Face(box=box, landmarks=landmarks)
+
+
+def _area(detection: Detection) -> float:
+    return max(0.0, detection.x_max - detection.x_min) * max(0.0, detection.y_max - detection.y_min)
+
+
+def _elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
