@@ -19,7 +19,7 @@ class SFaceEmbedder:
     version = "sface.Calculator@2021dec_int8bq"
     dimension = 128
     # Measured by benchmarks/calibrate.py on ../shared/faces (D8): see docs/models.md.
-    coefficients = SimilarityCoefficients(c0=1.0, c1=5.0)
+    coefficients = SimilarityCoefficients(c0=1.068744, c1=5.707858)
 
     def __init__(self, model_path: Path, threads: int = 1, *, session: ModelSession | None = None) -> None:
         if session is not None:

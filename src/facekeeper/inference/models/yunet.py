@@ -23,7 +23,7 @@ class YuNetDetector:
 
     version = "yunet.FaceDetector@2023mar"
     # Measured by benchmarks/calibrate.py on ../shared/faces (D9): see docs/models.md.
-    default_threshold = 0.5
+    default_threshold = 0.8
 
     def __init__(
         self,
