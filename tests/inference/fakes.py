@@ -1,0 +1,83 @@
+"""Deterministic fakes of the model protocols and small image helpers, shared by the inference tests."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from facekeeper.domain import SimilarityCoefficients
+from facekeeper.inference.base import Detection
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def box(x_min: float, y_min: float, x_max: float, y_max: float, probability: float) -> Detection:
+    """A detection whose landmarks sit where a frontal face's would, inside the box."""
+    width, height = x_max - x_min, y_max - y_min
+    relative = np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.6], [0.35, 0.8], [0.65, 0.8]], dtype=np.float32)
+    landmarks = relative * (width, height) + (x_min, y_min)
+    return Detection(x_min, y_min, x_max, y_max, probability, landmarks.astype(np.float32))
+
+
+class FakeDetector:
+    """Returns canned detections (in the coordinates of the image it is given) and records what it saw."""
+
+    version = "fake.FaceDetector@1"
+    default_threshold = 0.5
+
+    def __init__(self, detections: list[Detection]) -> None:
+        self.detections = detections
+        self.seen_shapes: list[tuple[int, ...]] = []
+        self.loads = 0
+
+    def load(self) -> None:
+        self.loads += 1
+
+    def detect(self, image_rgb: np.ndarray) -> list[Detection]:
+        self.seen_shapes.append(image_rgb.shape)
+        return list(self.detections)
+
+
+class FakeEmbedder:
+    """The embedding is the mean colour of each crop, repeated: same crop, same vector."""
+
+    version = "fake.Calculator@1"
+    dimension = 4
+    coefficients = SimilarityCoefficients(1.1, 5.0)
+
+    def __init__(self) -> None:
+        self.batches: list[np.ndarray] = []
+
+    def load(self) -> None:
+        pass
+
+    def embed(self, faces_rgb: np.ndarray) -> np.ndarray:
+        self.batches.append(faces_rgb)
+        means = faces_rgb.reshape(len(faces_rgb), -1).mean(axis=1, dtype=np.float32)
+        return np.repeat(means[:, None], self.dimension, axis=1) + np.arange(self.dimension, dtype=np.float32)
+
+
+class FakeAttributeModel:
+    """Answers with the detection's probability, so a test can tell faces apart."""
+
+    version = "fake.AgeDetector@1"
+
+    def __init__(self, slug: str = "age") -> None:
+        self.slug = slug
+        self.calls = 0
+
+    def load(self) -> None:
+        pass
+
+    def predict(self, image_rgb: np.ndarray, detection: Detection) -> object:
+        self.calls += 1
+        return {"probability": detection.probability}
+
+
+def encode(image: Image.Image, image_format: str, **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **params)
+    return buffer.getvalue()

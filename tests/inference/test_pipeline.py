@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facekeeper.errors import Error, FacekeeperError
+from facekeeper.inference.pipeline import FacePipeline, ScanOptions
+
+from .fakes import FakeAttributeModel, FakeDetector, FakeEmbedder, box, encode
+
+SMALL, MIDDLE, BIG = box(10, 10, 30, 30, 0.9), box(100, 100, 160, 160, 0.7), box(300, 200, 420, 340, 0.6)
+
+
+def pipeline(*detections, **kwargs) -> FacePipeline:
+    attribute_models = kwargs.pop("attribute_models", {})
+    return FacePipeline(FakeDetector(list(detections)), FakeEmbedder(), attribute_models, **kwargs)
+
+
+def test_faces_come_biggest_first(blank_rgb: np.ndarray) -> None:
+    scan = pipeline(SMALL, BIG, MIDDLE).scan_image(blank_rgb, ScanOptions())
+    assert [face.box.probability for face in scan.faces] == [0.6, 0.7, 0.9]
+    assert scan.faces[0].box.x_min == 300 and scan.faces[0].box.y_max == 340
+
+
+def test_threshold_is_strict(blank_rgb: np.ndarray) -> None:
+    scan = pipeline(SMALL, MIDDLE).scan_image(blank_rgb, ScanOptions(det_prob_threshold=0.7))
+    assert [face.box.probability for face in scan.faces] == [0.9]
+
+
+def test_default_threshold_is_the_detectors_unless_overridden(blank_rgb: np.ndarray) -> None:
+    faint = box(0, 0, 50, 50, 0.4)
+    assert len(pipeline(faint, SMALL).scan_image(blank_rgb, ScanOptions()).faces) == 1
+    assert len(pipeline(faint, SMALL, default_threshold=0.3).scan_image(blank_rgb, ScanOptions()).faces) == 2
+
+
+@pytest.mark.parametrize("threshold", [1.0, 0.95])
+def test_nothing_above_threshold_means_no_face(blank_rgb: np.ndarray, threshold: float) -> None:
+    with pytest.raises(FacekeeperError) as caught:
+        pipeline(SMALL).scan_image(blank_rgb, ScanOptions(det_prob_threshold=threshold))
+    assert caught.value.error is Error.NO_FACES_FOUND
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5, math.nan])
+def test_threshold_outside_zero_one_is_reported_as_no_face(blank_rgb: np.ndarray, threshold: float) -> None:
+    with pytest.raises(FacekeeperError) as caught:
+        pipeline(SMALL).scan_image(blank_rgb, ScanOptions(det_prob_threshold=threshold))
+    assert caught.value.error is Error.NO_FACES_FOUND
+
+
+def test_no_detection_means_no_face(blank_rgb: np.ndarray) -> None:
+    with pytest.raises(FacekeeperError) as caught:
+        pipeline().scan_image(blank_rgb, ScanOptions())
+    assert caught.value.error is Error.NO_FACES_FOUND
+
+
+def test_limit_keeps_the_biggest_after_thresholding(blank_rgb: np.ndarray) -> None:
+    faint_giant = box(0, 0, 600, 470, 0.1)
+    scan = pipeline(SMALL, BIG, MIDDLE, faint_giant).scan_image(blank_rgb, ScanOptions(limit=2))
+    assert [face.box.probability for face in scan.faces] == [0.6, 0.7]
+
+
+def test_max_faces_caps_like_limit(blank_rgb: np.ndarray) -> None:
+    scan = pipeline(SMALL, BIG, MIDDLE).scan_image(blank_rgb, ScanOptions(limit=0, max_faces=2))
+    assert len(scan.faces) == 2
+
+
+def test_boxes_are_clipped_and_rounded(blank_rgb: np.ndarray) -> None:
+    scan = pipeline(box(-20.4, 10.6, 700.2, 500.9, 0.9)).scan_image(blank_rgb, ScanOptions())
+    face = scan.faces[0]
+    assert (face.box.x_min, face.box.y_min, face.box.x_max, face.box.y_max) == (0, 11, 640, 480)
+    assert all(isinstance(value, int) for point in face.landmarks for value in point)
+
+
+def test_big_images_are_detected_on_a_downscaled_copy() -> None:
+    image = np.zeros((1000, 2000, 3), dtype=np.uint8)
+    detector = FakeDetector([box(100, 50, 200, 150, 0.9)])
+    scan = FacePipeline(detector, FakeEmbedder(), max_detect_size=640).scan_image(image, ScanOptions())
+    assert detector.seen_shapes == [(320, 640, 3)]
+    face = scan.faces[0]
+    assert (face.box.x_min, face.box.y_min, face.box.x_max, face.box.y_max) == (312, 156, 625, 469)
+    assert face.landmarks[2] == (469, 344)  # nose at (150, 110) in the copy, scaled by 3.125
+
+
+def test_small_images_are_not_upscaled(blank_rgb: np.ndarray) -> None:
+    detector = FakeDetector([SMALL])
+    FacePipeline(detector, FakeEmbedder()).scan_image(blank_rgb, ScanOptions())
+    assert detector.seen_shapes == [(480, 640, 3)]
+
+
+def test_embedding_only_when_calculator_requested(blank_rgb: np.ndarray) -> None:
+    plain = pipeline(SMALL).scan_image(blank_rgb, ScanOptions())
+    assert plain.faces[0].embedding is None
+    assert plain.plugins_versions == {"detector": "fake.FaceDetector@1"}
+    assert set(plain.faces[0].execution_time_ms) == {"detector"}
+
+
+def test_all_faces_are_embedded_in_one_batch(blank_rgb: np.ndarray) -> None:
+    embedder = FakeEmbedder()
+    detector = FakeDetector([SMALL, MIDDLE, BIG])
+    options = ScanOptions(plugins=frozenset({"calculator", "landmarks"}))
+    scan = FacePipeline(detector, embedder).scan_image(blank_rgb, options)
+    assert [batch.shape for batch in embedder.batches] == [(3, 112, 112, 3)]
+    assert all(face.embedding is not None and face.embedding.dtype == np.float32 for face in scan.faces)
+    assert scan.plugins_versions == {"detector": "fake.FaceDetector@1", "calculator": "fake.Calculator@1"}
+    assert set(scan.faces[0].execution_time_ms) == {"detector", "calculator"}
+
+
+def test_detector_time_is_integer_divided_by_face_count(blank_rgb: np.ndarray) -> None:
+    scan = pipeline(SMALL, MIDDLE, BIG).scan_image(blank_rgb, ScanOptions())
+    times = {face.execution_time_ms["detector"] for face in scan.faces}
+    assert len(times) == 1
+    value = times.pop()
+    assert isinstance(value, float) and value == int(value)
+
+
+def test_attribute_models_run_by_slug_and_unknown_slugs_are_ignored(blank_rgb: np.ndarray) -> None:
+    age, mask = FakeAttributeModel("age"), FakeAttributeModel("mask")
+    options = ScanOptions(plugins=frozenset({"age", "landmarks2d106", "undefined"}))
+    scan = pipeline(SMALL, MIDDLE, attribute_models={"age": age, "mask": mask}).scan_image(blank_rgb, options)
+    assert [face.attributes for face in scan.faces] == [{"age": {"probability": 0.7}}, {"age": {"probability": 0.9}}]
+    assert mask.calls == 0
+    assert scan.plugins_versions == {"detector": "fake.FaceDetector@1", "age": "fake.AgeDetector@1"}
+    assert "age" in scan.faces[0].execution_time_ms
+
+
+def test_without_detection_the_whole_image_is_one_face(blank_rgb: np.ndarray) -> None:
+    detector, embedder = FakeDetector([]), FakeEmbedder()
+    age, pose = FakeAttributeModel("age"), FakeAttributeModel("pose")
+    models = {"age": age, "pose": pose}
+    options = ScanOptions(detect_faces=False, plugins=frozenset({"calculator", "age", "pose"}))
+    scan = FacePipeline(detector, embedder, models).scan_image(blank_rgb, options)
+    assert detector.seen_shapes == []
+    assert len(scan.faces) == 1
+    face = scan.faces[0]
+    assert (face.box.x_min, face.box.y_min, face.box.x_max, face.box.y_max, face.box.probability) == (
+        0,
+        0,
+        640,
+        480,
+        1.0,
+    )
+    assert face.landmarks == []
+    assert embedder.batches[0].shape == (1, 112, 112, 3)
+    assert set(face.attributes) == {"age"} and pose.calls == 0
+
+
+def test_scan_decodes_bytes_first() -> None:
+    data = encode(Image.new("RGB", (64, 48), (10, 20, 30)), "PNG")
+    scan = pipeline(box(5, 5, 40, 40, 0.9)).scan(data, ScanOptions())
+    assert len(scan.faces) == 1
+
+
+def test_load_loads_every_model_once() -> None:
+    detector = FakeDetector([])
+    faces = FacePipeline(detector, FakeEmbedder())
+    faces.load()
+    faces.load()
+    assert detector.loads == 1
