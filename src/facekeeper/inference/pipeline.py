@@ -54,9 +54,7 @@ class FacePipeline:
         self.attribute_models = dict(attribute_models)
         self.max_detect_size = max_detect_size
         self.max_image_pixels = max_image_pixels
-        self.default_threshold = (
-            detector.default_threshold if default_threshold is None else default_threshold
-        )
+        self.default_threshold = detector.default_threshold if default_threshold is None else default_threshold
         self._load_lock = threading.Lock()
         self._loaded = False
 
@@ -108,9 +106,7 @@ class FacePipeline:
         small, scale_x, scale_y = self._detection_copy(image_rgb)
         found = [_rescale(d, scale_x, scale_y, image_rgb.shape) for d in self.detector.detect(small)]
         detector_ms = _elapsed_ms(started)
-        threshold = (
-            self.default_threshold if options.det_prob_threshold is None else options.det_prob_threshold
-        )
+        threshold = self.default_threshold if options.det_prob_threshold is None else options.det_prob_threshold
         kept = [d for d in found if d.probability > threshold and _area(d) > 0]
         kept.sort(key=lambda d: (-round(_area(d)), -d.probability))
         if options.limit > 0:
@@ -132,16 +128,11 @@ class FacePipeline:
         small = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
         return small, width / size[0], height / size[1]
 
-    def _embed(
-        self, image_rgb: np.ndarray, detections: list[Detection], faces: list[Face], aligned: bool
-    ) -> None:
+    def _embed(self, image_rgb: np.ndarray, detections: list[Detection], faces: list[Face], aligned: bool) -> None:
         """One embedder batch for every kept face; crops come from the full-resolution image."""
         self.embedder.load()
         started = time.perf_counter()
-        if aligned:
-            crops = align_faces(image_rgb, [d.landmarks for d in detections])
-        else:
-            crops = resize_whole(image_rgb)[None]
+        crops = align_faces(image_rgb, [d.landmarks for d in detections]) if aligned else resize_whole(image_rgb)[None]
         embeddings = self.embedder.embed(crops)
         per_face_ms = _elapsed_ms(started) / len(faces)
         for face, embedding in zip(faces, embeddings, strict=True):

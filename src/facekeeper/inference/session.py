@@ -88,9 +88,7 @@ def fold_constant_weights(model: onnx.ModelProto) -> None:
             arrays = [constants[name] for name in inputs]
             attributes = {attr.name: onnx.helper.get_attribute_value(attr) for attr in node.attribute}
             if node.op_type == "DequantizeLinear":
-                value = dequantize(
-                    arrays, int(attributes.get("axis", 1)), int(attributes.get("block_size", 0))
-                )
+                value = dequantize(arrays, int(attributes.get("axis", 1)), int(attributes.get("block_size", 0)))
             elif not attributes.get("allowzero", 0):
                 value = reshape(arrays[0], arrays[1])
         if value is None:

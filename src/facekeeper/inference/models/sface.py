@@ -26,9 +26,7 @@ class SFaceEmbedder:
             self._session = LazySession.ready(session)
         else:
             # The file is exported for batch 1 but nothing in it depends on that: any batch size works.
-            self._session = LazySession(
-                lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (0,)})
-            )
+            self._session = LazySession(lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (0,)}))
 
     def load(self) -> None:
         self._session.get()

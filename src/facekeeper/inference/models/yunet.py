@@ -40,9 +40,7 @@ class YuNetDetector:
         if session is not None:
             self._session = LazySession.ready(session)
         else:
-            self._session = LazySession(
-                lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (2, 3)})
-            )
+            self._session = LazySession(lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (2, 3)}))
 
     def load(self) -> None:
         self._session.get()
@@ -78,9 +76,7 @@ class YuNetDetector:
             return []
         all_boxes, all_scores = np.concatenate(boxes), np.concatenate(scores)
         all_landmarks = np.concatenate(landmarks)
-        kept = cv2.dnn.NMSBoxes(
-            all_boxes.tolist(), all_scores.tolist(), self.candidate_threshold, self.nms_iou
-        )
+        kept = cv2.dnn.NMSBoxes(all_boxes.tolist(), all_scores.tolist(), self.candidate_threshold, self.nms_iou)
         return [
             Detection(
                 x_min=float(all_boxes[i, 0]),
