@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 
-class ServiceType(str, Enum):
+class ServiceType(StrEnum):
     """A service's kind; the value is the one-letter code CompreFace stores."""
 
     RECOGNITION = "R"

@@ -24,13 +24,9 @@ class Error(ErrorSpec, Enum):
     UNKNOWN = ErrorSpec(400, 0, "Something went wrong, please try again", 4)
     METHOD_NOT_ALLOWED = ErrorSpec(405, 0, "Request method '{method}' not supported", 2)
     NOT_FOUND_PATH = ErrorSpec(404, 0, "No handler found for {method} {path}", 2)
-    FILE_TOO_LARGE = ErrorSpec(
-        400, 0, "The file is too large: {size} bytes exceed the limit of {limit} bytes", 2
-    )
+    FILE_TOO_LARGE = ErrorSpec(400, 0, "The file is too large: {size} bytes exceed the limit of {limit} bytes", 2)
     REQUEST_TOO_LARGE = ErrorSpec(413, 0, "The request body exceeds the limit of {limit} bytes", 2)
-    IMAGE_TOO_LARGE = ErrorSpec(
-        400, 0, "The image is too large: {pixels} pixels exceed the limit of {limit} pixels", 2
-    )
+    IMAGE_TOO_LARGE = ErrorSpec(400, 0, "The image is too large: {pixels} pixels exceed the limit of {limit} pixels", 2)
     EMBEDDING_DIMENSION_MISMATCH = ErrorSpec(
         400, 0, "Embedding has {given} dimensions, the collection's model uses {expected}", 2
     )

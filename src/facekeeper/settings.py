@@ -18,9 +18,7 @@ class Settings(BaseSettings):
     host: str = Field("0.0.0.0", description="Address the HTTP server binds to.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port of the HTTP server.")
     data_dir: Path = Field(Path("data"), description="Directory holding the SQLite database and caches.")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL; default is SQLite at <data_dir>/facekeeper.db."
-    )
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default is SQLite at <data_dir>/facekeeper.db.")
 
     max_file_size: int = Field(5 * 1024 * 1024, gt=0, description="Largest accepted image, in bytes.")
     max_request_size: int = Field(10 * 1024 * 1024, gt=0, description="Largest accepted request body, bytes.")

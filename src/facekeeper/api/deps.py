@@ -1,0 +1,32 @@
+"""Typed dependencies: the app's use cases and the API-key check of each CompreFace service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from facekeeper.domain import ServiceRecord, ServiceType
+from facekeeper.services.bundle import Services
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _service_of(required: ServiceType) -> Callable[[Request, Services], Awaitable[ServiceRecord]]:
+    async def authenticate(request: Request, services: ServicesDep) -> ServiceRecord:
+        api_key = request.headers.get("x-api-key")  # header names are case-insensitive here
+        return await run_in_threadpool(services.api_keys.authenticate, api_key, required)
+
+    return authenticate
+
+
+RecognitionServiceDep = Annotated[ServiceRecord, Depends(_service_of(ServiceType.RECOGNITION))]
+DetectionServiceDep = Annotated[ServiceRecord, Depends(_service_of(ServiceType.DETECTION))]
+VerificationServiceDep = Annotated[ServiceRecord, Depends(_service_of(ServiceType.VERIFICATION))]

@@ -1,0 +1,148 @@
+"""Pure ASGI middleware for what CompreFace's gateway (nginx) did around the API.
+
+Pure ASGI rather than BaseHTTPMiddleware so request bodies stream through untouched and the limits
+apply while a chunked upload is still arriving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from facekeeper.errors import Error, FacekeeperError
+
+access_log = logging.getLogger("facekeeper.access")
+error_log = logging.getLogger("facekeeper.errors")
+
+_CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS, PUT, DELETE"),
+    (
+        b"access-control-allow-headers",
+        b"DNT,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,x-api-key",
+    ),
+]
+# The static image route carries an API key in its path; the log shows only its first 8 characters.
+_KEY_IN_PATH = re.compile(r"(/api/v1/static/)([^/]{8})[^/]*")
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class CorsMiddleware:
+    """D13: `Access-Control-Allow-Origin: *` on every /api/v1/ answer; OPTIONS answered 204 here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/v1/"):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            headers = [*_CORS_HEADERS, (b"access-control-max-age", b"1728000"), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 204, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *_CORS_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+class AccessLogMiddleware:
+    """One line per request, and the last resort that turns any unexpected failure into a JSON 400
+    (CompreFace's code 0) instead of a 500 or a traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        except Exception:
+            error_log.exception("unhandled error on %s %s", scope["method"], _KEY_IN_PATH.sub(r"\1\2…", scope["path"]))
+            if status == 0:
+                status = Error.UNKNOWN.http_status
+                await send_json(send, status, FacekeeperError(Error.UNKNOWN).body())
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            path = _KEY_IN_PATH.sub(r"\1\2…", scope["path"])
+            access_log.info("%s %s %d %.1fms", scope["method"], path, status, elapsed_ms)
+
+
+class BodyLimitMiddleware:
+    """D4: a body over `max_request_size` gets 413, whether it declares its length or arrives chunked."""
+
+    def __init__(self, app: ASGIApp, max_request_size: int) -> None:
+        self.app = app
+        self.limit = max_request_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await send_json(send, 413, FacekeeperError(Error.REQUEST_TOO_LARGE, limit=self.limit).body())
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise FacekeeperError(Error.REQUEST_TOO_LARGE, limit=self.limit)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+class TrailingSlashMiddleware:
+    """Every CompreFace route also answers with a trailing `/` (so `DELETE /subjects/` deletes all)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
+            scope = dict(scope)
+            scope["path"] = scope["path"].rstrip("/") or "/"
+            if scope.get("raw_path"):
+                scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)

@@ -1,0 +1,70 @@
+"""Domain results -> CompreFace JSON, with its field-presence rules (§5).
+
+`embedding` appears only when the request's `face_plugins` text contains "calculator" (CompreFace's
+substring test), `landmarks` only when asked for, `execution_time` and `plugins_versions` only with
+`status=true`; CompreFace's Java layer keeps only these keys in them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from facekeeper.domain import Face, Match, round_half_up
+
+_TIMED_KEYS = ("age", "gender", "pose", "detector", "calculator", "mask")
+
+
+@dataclass(frozen=True)
+class FaceFields:
+    face_plugins_text: str
+    landmarks: bool
+    status: bool
+    round_probability: bool = True
+
+    @classmethod
+    def of(cls, face_plugins: str | None, slugs: frozenset[str], status: bool, **kwargs: bool) -> FaceFields:
+        return cls(face_plugins or "", "landmarks" in slugs, status, **kwargs)
+
+    @property
+    def embedding(self) -> bool:
+        return "calculator" in self.face_plugins_text
+
+
+def face_json(face: Face, fields: FaceFields) -> dict[str, Any]:
+    box = face.box
+    out: dict[str, Any] = dict(face.attributes)
+    if fields.embedding and face.embedding is not None:
+        out["embedding"] = [float(x) for x in face.embedding]
+    out["box"] = {
+        "probability": round_half_up(box.probability) if fields.round_probability else float(box.probability),
+        "x_max": box.x_max,
+        "y_max": box.y_max,
+        "x_min": box.x_min,
+        "y_min": box.y_min,
+    }
+    if fields.landmarks:
+        out["landmarks"] = [[int(x), int(y)] for x, y in face.landmarks]
+    if fields.status:
+        out["execution_time"] = {
+            key: float(face.execution_time_ms[key]) for key in _TIMED_KEYS if key in face.execution_time_ms
+        }
+    return out
+
+
+def plugins_versions_json(versions: dict[str, str]) -> dict[str, str]:
+    return {key: versions[key] for key in _TIMED_KEYS if key in versions}
+
+
+def with_versions(body: dict[str, Any], versions: dict[str, str], fields: FaceFields) -> dict[str, Any]:
+    if fields.status:
+        body["plugins_versions"] = plugins_versions_json(versions)
+    return body
+
+
+def match_json(match: Match) -> dict[str, Any]:
+    return {"subject": match.subject, "similarity": match.similarity}
+
+
+def embedding_json(vector: Any) -> list[float]:
+    return [float(x) for x in vector]

@@ -1,0 +1,51 @@
+"""Subjects of a recognition service (CompreFace §4.1)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from facekeeper.api import openapi, schemas
+from facekeeper.api.deps import RecognitionServiceDep, ServicesDep
+from facekeeper.api.inputs import json_object, read_body
+
+router = APIRouter(prefix="/api/v1/recognition/subjects", tags=["subjects"], responses=openapi.ERRORS)
+_SUBJECT_BODY = openapi.json_request({"$ref": "#/components/schemas/SubjectBody"})
+
+
+async def _subject_field(request: Request) -> object:
+    body = await read_body(request, multipart_allowed=False)
+    return json_object(body).get("subject")
+
+
+@router.post("", status_code=201, response_model=schemas.SubjectBody, openapi_extra=_SUBJECT_BODY)
+async def create_subject(request: Request, service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
+    name = await _subject_field(request)
+    created = await run_in_threadpool(services.subjects.create, service, name)
+    return JSONResponse({"subject": created}, status_code=201)
+
+
+@router.get("", response_model=schemas.SubjectsResponse)
+async def list_subjects(service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
+    return JSONResponse({"subjects": await run_in_threadpool(services.subjects.list, service)})
+
+
+@router.put("/{subject}", response_model=schemas.UpdatedResponse, openapi_extra=_SUBJECT_BODY)
+async def rename_subject(
+    subject: str, request: Request, service: RecognitionServiceDep, services: ServicesDep
+) -> JSONResponse:
+    """Rename; when the new name is another subject's (ignoring case), merge into it."""
+    new_name = await _subject_field(request)
+    updated = await run_in_threadpool(services.subjects.rename, service, subject, new_name)
+    return JSONResponse({"updated": updated})
+
+
+@router.delete("/{subject}", response_model=schemas.SubjectBody)
+async def delete_subject(subject: str, service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
+    return JSONResponse({"subject": await run_in_threadpool(services.subjects.delete, service, subject)})
+
+
+@router.delete("", response_model=schemas.DeletedResponse)
+async def delete_all_subjects(service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
+    return JSONResponse({"deleted": await run_in_threadpool(services.subjects.delete_all, service)})

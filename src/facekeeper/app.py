@@ -1,0 +1,93 @@
+"""`create_app(settings)`: the only place where the parts of Facekeeper are put together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from facekeeper import __version__
+from facekeeper.api import detection, faces, recognition, status, subjects, verification
+from facekeeper.api.errors import install_error_handlers
+from facekeeper.api.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    CorsMiddleware,
+    TrailingSlashMiddleware,
+)
+from facekeeper.index.exact import ExactIndex
+from facekeeper.inference.pipeline import FacePipeline
+from facekeeper.inference.pool import InferencePool
+from facekeeper.inference.registry import build_attribute_models, build_detector, build_embedder
+from facekeeper.services.api_keys import ApiKeyService
+from facekeeper.services.bundle import Services
+from facekeeper.services.collection import FaceCollections
+from facekeeper.services.detection import DetectionService
+from facekeeper.services.examples import ExampleService
+from facekeeper.services.recognition import RecognitionService
+from facekeeper.services.status import StatusService
+from facekeeper.services.subjects import SubjectService
+from facekeeper.services.verification import VerificationService
+from facekeeper.settings import Settings
+from facekeeper.storage.db import Database
+
+
+def build_services(settings: Settings) -> Services:
+    """Models are built but not loaded: they load on first use (or now, with `preload_models`)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    db.upgrade()
+    pipeline = FacePipeline(
+        build_detector(settings.detector, settings),
+        build_embedder(settings.embedder, settings),
+        build_attribute_models(settings),
+        max_detect_size=settings.max_detect_size,
+        max_image_pixels=settings.max_image_pixels,
+        default_threshold=settings.det_prob_threshold,
+    )
+    if settings.preload_models:
+        pipeline.load()
+    collections = FaceCollections(db, ExactIndex())
+    return Services(
+        settings=settings,
+        db=db,
+        pipeline=pipeline,
+        pool=InferencePool(settings.inference_workers),
+        api_keys=ApiKeyService(db),
+        subjects=SubjectService(collections),
+        examples=ExampleService(collections, pipeline, settings.save_images_to_db),
+        recognition=RecognitionService(collections, pipeline),
+        detection=DetectionService(pipeline),
+        verification=VerificationService(pipeline),
+        status=StatusService(db, pipeline.embedder.version, settings.save_images_to_db),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            services.pool.shutdown()
+            services.db.dispose()
+
+    app = FastAPI(
+        title="Facekeeper",
+        version=__version__,
+        description="Self-hosted face recognition with the CompreFace REST API (v1).",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (subjects, faces, recognition, detection, verification, status):
+        app.include_router(module.router)
+    app.include_router(faces.static_router)
+    # Added innermost first: requests pass CORS, then logging, then the size limit, then routing.
+    app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_request_size=settings.max_request_size)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(CorsMiddleware)
+    return app

@@ -1,0 +1,124 @@
+"""`facekeeper serve | service create/list/delete/regenerate-key | db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from facekeeper.cli.serve import serve
+from facekeeper.domain import ServiceRecord, ServiceType
+from facekeeper.errors import Error, FacekeeperError
+from facekeeper.services.api_keys import ApiKeyService
+from facekeeper.settings import Settings
+from facekeeper.storage.db import Database
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Options given on the command line override FACEKEEPER_* environment variables."""
+    overrides = {key: value for key, value in vars(args).items() if key in Settings.model_fields and value is not None}
+    return Settings(**overrides)
+
+
+def _database(settings: Settings) -> Database:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise FacekeeperError(Error.DATA_DIR_NOT_WRITABLE, path=settings.data_dir, reason=error.strerror) from error
+    db = Database(settings.resolved_database_url)
+    db.upgrade()
+    return db
+
+
+def _service_json(service: ServiceRecord) -> dict[str, Any]:
+    return {"name": service.name, "type": service.type.name.lower(), "api_key": service.api_key}
+
+
+def _print_services(services: list[ServiceRecord], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([_service_json(s) for s in services]))
+        return
+    for s in services:
+        print(f"{s.api_key}  {s.type.name.lower():<12}  {s.name}")
+
+
+def _service_command(args: argparse.Namespace) -> int:
+    keys = ApiKeyService(_database(_settings(args)))
+    if args.action == "create":
+        try:
+            service_type = ServiceType.parse(args.type)
+        except KeyError:
+            raise FacekeeperError(Error.SERVICE_TYPE_INVALID, type=args.type) from None
+        created = keys.create(args.name, service_type)
+        if args.json:
+            print(json.dumps(_service_json(created)))
+        else:
+            print(f"Created {service_type.name.lower()} service '{created.name}'. API key: {created.api_key}")
+    elif args.action == "list":
+        _print_services(keys.list(), args.json)
+    elif args.action == "delete":
+        deleted = keys.delete(args.service)
+        print(json.dumps(_service_json(deleted)) if args.json else f"Deleted service '{deleted.name}'.")
+    elif args.action == "regenerate-key":
+        changed = keys.regenerate_key(args.service)
+        print(json.dumps(_service_json(changed)) if args.json else f"New API key: {changed.api_key}")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", dest="data_dir", help="data directory (env FACEKEEPER_DATA_DIR)")
+    parser.add_argument("--database-url", dest="database_url", help="SQLAlchemy URL (env FACEKEEPER_DATABASE_URL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facekeeper", description="Self-hosted CompreFace-compatible face server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the HTTP server")
+    serve_parser.add_argument("--host", help="bind address (env FACEKEEPER_HOST, default 0.0.0.0)")
+    serve_parser.add_argument("--port", type=int, help="TCP port (env FACEKEEPER_PORT, default 8000)")
+    _common(serve_parser)
+
+    service = commands.add_parser("service", help="manage services and their API keys")
+    actions = service.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a service and print its API key")
+    create.add_argument("--type", required=True, help="recognition, detection or verification")
+    create.add_argument("--name", required=True, help="service name (1-50 characters, unique)")
+    listing = actions.add_parser("list", help="list services and keys")
+    delete = actions.add_parser("delete", help="delete a service and its whole collection")
+    delete.add_argument("service", help="service name or API key")
+    regenerate = actions.add_parser("regenerate-key", help="give a service a new API key")
+    regenerate.add_argument("service", help="service name or API key")
+    for sub in (create, listing, delete, regenerate):
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        _common(sub)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_actions = db.add_subparsers(dest="action", required=True)
+    _common(db_actions.add_parser("upgrade", help="apply pending migrations"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(_settings(args))
+        if args.command == "service":
+            return _service_command(args)
+        if args.command == "db":
+            _database(_settings(args))
+            print("Database is up to date.")
+            return 0
+    except FacekeeperError as error:
+        print(f"facekeeper: {error.message}", file=sys.stderr)
+        return error.error.exit_code
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        print(f"facekeeper: invalid configuration: {problems}", file=sys.stderr)
+        return 2
+    return 2

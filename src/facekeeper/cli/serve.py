@@ -1,0 +1,76 @@
+"""`facekeeper serve`: checks that fail with one line instead of a traceback, then uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import tempfile
+
+import uvicorn
+
+from facekeeper.app import create_app
+from facekeeper.errors import Error, FacekeeperError
+from facekeeper.settings import Settings
+from facekeeper.storage.db import Database
+
+
+def check_data_dir(settings: Settings) -> None:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=settings.data_dir, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise FacekeeperError(
+            Error.DATA_DIR_NOT_WRITABLE, path=settings.data_dir, reason=error.strerror or str(error)
+        ) from error
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind before starting uvicorn, so a busy port is one clear line and there is no race."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        print(f"facekeeper: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        raise SystemExit(3) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # Alembic narrates every start-up ("Context impl SQLiteImpl"); only its problems are worth a line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    check_data_dir(settings)
+    Database(settings.resolved_database_url).upgrade()
+    sock = bind(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    shown = "localhost" if settings.host in ("0.0.0.0", "::") else host
+    print(f"Facekeeper listening on http://{shown}:{port} (bound to {host}, data in {settings.data_dir.resolve()})")
+    print(f"API docs: http://{shown}:{port}/docs")
+    print(
+        "Create an API key: facekeeper service create --type recognition --name my-service "
+        f"--data-dir {settings.data_dir}",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=settings.log_level.lower(),
+        access_log=False,  # Facekeeper logs each request itself, with API keys masked
+        timeout_graceful_shutdown=30,
+        log_config=None,
+    )
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0

@@ -1,0 +1,89 @@
+"""Services (recognition, detection, verification) and their API keys."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import replace
+
+from facekeeper.domain import ServiceRecord, ServiceType
+from facekeeper.errors import Error, FacekeeperError
+from facekeeper.storage.db import Database
+from facekeeper.storage.repositories import ServiceRepository
+
+# Only a canonical 36-character UUID passes CompreFace's check (length >= 36 and UUID.fromString).
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_FORBIDDEN_NAME_CHARACTERS = re.compile(r"[;/\\]")
+
+
+def new_api_key() -> str:
+    """Random lower-case UUID (D12): never a fixed demo key."""
+    return str(uuid.uuid4())
+
+
+def validate_service_name(name: str) -> str:
+    if not name.strip():
+        raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot be empty")
+    if len(name) > 50:
+        raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="size must be between 1 and 50")
+    if _FORBIDDEN_NAME_CHARACTERS.search(name):
+        raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot contain ';', '/' or '\\'")
+    return name
+
+
+class ApiKeyService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def authenticate(self, api_key: str | None, required: ServiceType) -> ServiceRecord:
+        """CompreFace's filter: missing header (20), then not a UUID (26), then no such key of this type (10)."""
+        if api_key is None:
+            raise FacekeeperError(Error.MISSING_API_KEY)
+        if not _UUID.match(api_key):
+            raise FacekeeperError(Error.API_KEY_NOT_UUID)
+        with self.db.transaction() as session:
+            service = ServiceRepository(session).by_api_key(api_key)
+        if service is None or service.type is not required:
+            raise FacekeeperError(Error.SERVICE_NOT_FOUND, type=required.label, api_key=api_key)
+        return service
+
+    def by_api_key(self, api_key: str) -> ServiceRecord | None:
+        if not _UUID.match(api_key):
+            return None
+        with self.db.transaction() as session:
+            return ServiceRepository(session).by_api_key(api_key)
+
+    def create(self, name: str, service_type: ServiceType) -> ServiceRecord:
+        validate_service_name(name)
+        with self.db.transaction() as session:
+            services = ServiceRepository(session)
+            if services.by_name(name) is not None:
+                raise FacekeeperError(Error.SERVICE_NAME_TAKEN, name=name)
+            return services.add(name, service_type, new_api_key())
+
+    def list(self) -> list[ServiceRecord]:
+        with self.db.transaction() as session:
+            return ServiceRepository(session).all()
+
+    def _find(self, services: ServiceRepository, name_or_key: str) -> ServiceRecord:
+        service = services.by_name(name_or_key) or services.by_api_key(name_or_key)
+        if service is None:
+            raise FacekeeperError(Error.SERVICE_UNKNOWN, name=name_or_key)
+        return service
+
+    def delete(self, name_or_key: str) -> ServiceRecord:
+        """Deletes the service with its whole collection (subjects, examples, images)."""
+        with self.db.transaction() as session:
+            services = ServiceRepository(session)
+            service = self._find(services, name_or_key)
+            services.delete(service.id)
+            return service
+
+    def regenerate_key(self, name_or_key: str) -> ServiceRecord:
+        """A new key for the same service; the collection stays with it, the old key stops working."""
+        with self.db.transaction() as session:
+            services = ServiceRepository(session)
+            service = self._find(services, name_or_key)
+            api_key = new_api_key()
+            services.set_api_key(service.id, api_key)
+            return replace(service, api_key=api_key)

@@ -1,0 +1,32 @@
+"""The use cases of one running app, built together by `create_app` and read by the API's dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from facekeeper.inference.pipeline import FacePipeline
+from facekeeper.inference.pool import InferencePool
+from facekeeper.services.api_keys import ApiKeyService
+from facekeeper.services.detection import DetectionService
+from facekeeper.services.examples import ExampleService
+from facekeeper.services.recognition import RecognitionService
+from facekeeper.services.status import StatusService
+from facekeeper.services.subjects import SubjectService
+from facekeeper.services.verification import VerificationService
+from facekeeper.settings import Settings
+from facekeeper.storage.db import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    pipeline: FacePipeline
+    pool: InferencePool
+    api_keys: ApiKeyService
+    subjects: SubjectService
+    examples: ExampleService
+    recognition: RecognitionService
+    detection: DetectionService
+    verification: VerificationService
+    status: StatusService

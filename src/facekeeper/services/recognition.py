@@ -1,0 +1,108 @@
+"""1:N recognition and 1:1 verification against stored examples (CompreFace §4.3, §4.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from facekeeper.domain import Face, FaceScan, Match, ServiceRecord
+from facekeeper.errors import Error, FacekeeperError
+from facekeeper.inference.pipeline import FacePipeline, ScanOptions
+from facekeeper.services.collection import FaceCollections
+from facekeeper.services.comparison import (
+    check_dimension,
+    pairwise_similarities,
+    similarity_of,
+    with_calculator,
+)
+from facekeeper.storage.repositories import ExampleRepository
+
+
+@dataclass
+class RecognizedFace:
+    face: Face
+    matches: list[Match]
+
+
+@dataclass
+class Recognition:
+    faces: list[RecognizedFace]
+    plugins_versions: dict[str, str]
+
+
+@dataclass
+class VerifiedFace:
+    face: Face
+    subject: str
+    similarity: float
+
+
+@dataclass
+class EmbeddingMatches:
+    embedding: np.ndarray
+    matches: list[Match]
+
+
+class RecognitionService:
+    def __init__(self, collections: FaceCollections, pipeline: FacePipeline) -> None:
+        self.collections = collections
+        self.pipeline = pipeline
+
+    @property
+    def coefficients(self):  # type: ignore[no-untyped-def]
+        return self.pipeline.embedder.coefficients
+
+    def _scan_with_embeddings(self, image: bytes, options: ScanOptions) -> tuple[FaceScan, np.ndarray]:
+        scan = self.pipeline.scan(image, with_calculator(options))
+        return scan, np.stack([face.embedding for face in scan.faces])  # type: ignore[misc]
+
+    def _matches(self, service: ServiceRecord, queries: np.ndarray, prediction_count: int) -> list[list[Match]]:
+        check_dimension(queries.shape[1], self.collections.dimension(service))
+        neighbours = self.collections.search(service, queries, prediction_count)
+        return [
+            [Match(n.image_id, n.subject, similarity_of(self.coefficients, n.distance)) for n in row]
+            for row in neighbours
+        ]
+
+    def recognize(
+        self, service: ServiceRecord, image: bytes, options: ScanOptions, prediction_count: int
+    ) -> Recognition:
+        scan, embeddings = self._scan_with_embeddings(image, options)
+        matches = self._matches(service, embeddings, prediction_count)
+        return Recognition(
+            [RecognizedFace(face, found) for face, found in zip(scan.faces, matches, strict=True)],
+            scan.plugins_versions,
+        )
+
+    def recognize_embeddings(
+        self, service: ServiceRecord, embeddings: np.ndarray, prediction_count: int
+    ) -> list[EmbeddingMatches]:
+        matches = self._matches(service, embeddings, prediction_count)
+        return [EmbeddingMatches(row, found) for row, found in zip(embeddings, matches, strict=True)]
+
+    def _stored(self, service: ServiceRecord, image_id: str) -> tuple[str, np.ndarray]:
+        with self.collections.db.transaction() as session:
+            found = ExampleRepository(session).embedding(service.id, image_id)
+        if found is None:
+            raise FacekeeperError(Error.IMAGE_ID_INCORRECT)
+        example, vector = found
+        return example.subject, vector
+
+    def verify(
+        self, service: ServiceRecord, image_id: str, image: bytes, options: ScanOptions
+    ) -> tuple[list[VerifiedFace], dict[str, str]]:
+        """Every detected face (biggest first, up to `limit`) against one stored example."""
+        scan, embeddings = self._scan_with_embeddings(image, options)
+        subject, stored = self._stored(service, image_id)
+        similarities = pairwise_similarities(self.coefficients, stored, embeddings)
+        faces = [VerifiedFace(face, subject, s) for face, s in zip(scan.faces, similarities, strict=True)]
+        return faces, scan.plugins_versions
+
+    def verify_embeddings(
+        self, service: ServiceRecord, image_id: str, embeddings: np.ndarray
+    ) -> list[tuple[np.ndarray, float]]:
+        _, stored = self._stored(service, image_id)
+        similarities = pairwise_similarities(self.coefficients, stored, embeddings)
+        pairs = list(zip(embeddings, similarities, strict=True))
+        return sorted(pairs, key=lambda pair: pair[1], reverse=True)

@@ -1,0 +1,75 @@
+"""Subjects of a recognition service: create, list, rename or merge, delete (CompreFace §4.1)."""
+
+from __future__ import annotations
+
+import re
+
+from facekeeper.domain import ServiceRecord
+from facekeeper.errors import Error, FacekeeperError
+from facekeeper.services.collection import FaceCollections
+from facekeeper.storage.repositories import SubjectRepository
+
+_FORBIDDEN = re.compile(r"[;/\\]")
+
+
+def validate_subject_name(name: object) -> str:
+    """The rules of CompreFace's SubjectDto, first failure reported: not blank, 1-50 chars, no ; / \\."""
+    if not isinstance(name, str) or not name.strip():
+        raise FacekeeperError(Error.SUBJECT_NAME_EMPTY)
+    if len(name) > 50:
+        raise FacekeeperError(Error.SUBJECT_NAME_SIZE)
+    if _FORBIDDEN.search(name):
+        raise FacekeeperError(Error.SUBJECT_NAME_CHARACTERS)
+    return name
+
+
+class SubjectService:
+    def __init__(self, collections: FaceCollections) -> None:
+        self.collections = collections
+
+    def create(self, service: ServiceRecord, name: object) -> str:
+        name = validate_subject_name(name)
+        with self.collections.write(service) as write:
+            if write.subjects.find(service.id, name) is not None:
+                raise FacekeeperError(Error.SUBJECT_ALREADY_EXISTS)
+            return write.subjects.add(service.id, name).name
+
+    def list(self, service: ServiceRecord) -> list[str]:
+        with self.collections.db.transaction() as session:
+            return SubjectRepository(session).names(service.id)
+
+    def rename(self, service: ServiceRecord, old: str, new: object) -> bool:
+        """Rename, or merge into an existing subject whose name matches ignoring case."""
+        new = validate_subject_name(new)
+        if new == old:
+            return False
+        with self.collections.write(service) as write:
+            source = write.subjects.find(service.id, old)
+            if source is None:
+                raise FacekeeperError(Error.SUBJECT_NOT_FOUND, subject=old)
+            target = write.subjects.find(service.id, new)
+            if target is None or target.id == source.id:
+                write.subjects.rename(source.id, new)
+                final_name = new
+            else:
+                write.examples.move(source.id, target.id)
+                write.subjects.delete(source.id)
+                final_name = target.name
+            write.then(lambda index, revision: index.renamed(service.id, revision, source.name, final_name))
+        return True
+
+    def delete(self, service: ServiceRecord, name: str) -> str:
+        with self.collections.write(service) as write:
+            subject = write.subjects.find(service.id, name)
+            if subject is None:
+                raise FacekeeperError(Error.SUBJECT_NOT_FOUND, subject=name)
+            image_ids = write.examples.of_subject(subject.id)
+            write.subjects.delete(subject.id)  # cascades to its examples and their images (D7)
+            write.then(lambda index, revision: index.removed(service.id, revision, image_ids))
+            return subject.name
+
+    def delete_all(self, service: ServiceRecord) -> int:
+        with self.collections.write(service) as write:
+            deleted = write.subjects.delete_all(service.id)
+            write.then(lambda index, revision: index.forget(service.id))
+            return deleted

@@ -1,0 +1,252 @@
+"""Every SQL statement Facekeeper runs. Repositories take a session so a use case can put several
+of them in one transaction; they return domain values, never ORM rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from facekeeper.domain import Example, ServiceRecord, ServiceType
+from facekeeper.errors import Error, FacekeeperError
+from facekeeper.storage.tables import ExampleImageTable, ExampleTable, ServiceTable, SubjectTable
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _service_record(row: ServiceTable) -> ServiceRecord:
+    return ServiceRecord(row.id, row.name, ServiceType(row.type), row.api_key, row.revision)
+
+
+class ServiceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, name: str, service_type: ServiceType, api_key: str) -> ServiceRecord:
+        row = ServiceTable(
+            id=new_id(),
+            name=name,
+            name_folded=name.casefold(),
+            type=service_type.value,
+            api_key=api_key,
+            revision=0,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _service_record(row)
+
+    def by_api_key(self, api_key: str) -> ServiceRecord | None:
+        row = self.session.scalar(select(ServiceTable).where(ServiceTable.api_key == api_key))
+        return _service_record(row) if row else None
+
+    def by_name(self, name: str) -> ServiceRecord | None:
+        row = self.session.scalar(select(ServiceTable).where(ServiceTable.name_folded == name.casefold()))
+        return _service_record(row) if row else None
+
+    def all(self) -> list[ServiceRecord]:
+        rows = self.session.scalars(select(ServiceTable).order_by(ServiceTable.created_at))
+        return [_service_record(row) for row in rows]
+
+    def delete(self, service_id: str) -> None:
+        self.session.execute(delete(ServiceTable).where(ServiceTable.id == service_id))
+
+    def set_api_key(self, service_id: str, api_key: str) -> None:
+        self.session.execute(update(ServiceTable).where(ServiceTable.id == service_id).values(api_key=api_key))
+
+    def bump_revision(self, service_id: str) -> int:
+        """Mark the collection changed; also takes the row lock that serialises writers on PostgreSQL."""
+        return self.session.execute(
+            update(ServiceTable)
+            .where(ServiceTable.id == service_id)
+            .values(revision=ServiceTable.revision + 1)
+            .returning(ServiceTable.revision)
+        ).scalar_one()
+
+    def revision(self, service_id: str) -> int:
+        return self.session.scalar(select(ServiceTable.revision).where(ServiceTable.id == service_id)) or 0
+
+
+@dataclass(frozen=True)
+class SubjectRecord:
+    id: str
+    name: str
+
+
+class SubjectRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find(self, service_id: str, name: str) -> SubjectRecord | None:
+        """Case-insensitive lookup (D6)."""
+        row = self.session.execute(
+            select(SubjectTable.id, SubjectTable.name).where(
+                SubjectTable.service_id == service_id, SubjectTable.name_folded == name.casefold()
+            )
+        ).first()
+        return SubjectRecord(row.id, row.name) if row else None
+
+    def add(self, service_id: str, name: str) -> SubjectRecord:
+        record = SubjectRecord(new_id(), name)
+        self.session.add(SubjectTable(id=record.id, service_id=service_id, name=name, name_folded=name.casefold()))
+        self.session.flush()
+        return record
+
+    def names(self, service_id: str) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(SubjectTable.name)
+                .where(SubjectTable.service_id == service_id)
+                .order_by(SubjectTable.created_at, SubjectTable.name)
+            )
+        )
+
+    def rename(self, subject_id: str, name: str) -> None:
+        self.session.execute(
+            update(SubjectTable).where(SubjectTable.id == subject_id).values(name=name, name_folded=name.casefold())
+        )
+
+    def delete(self, subject_id: str) -> None:
+        self.session.execute(delete(SubjectTable).where(SubjectTable.id == subject_id))
+
+    def delete_all(self, service_id: str) -> int:
+        return self.session.execute(delete(SubjectTable).where(SubjectTable.service_id == service_id)).rowcount
+
+
+@dataclass(frozen=True)
+class StoredEmbeddings:
+    """A whole collection as the index wants it: row i of `matrix` belongs to `image_ids[i]`."""
+
+    image_ids: list[str]
+    subjects: list[str]
+    matrix: np.ndarray  # (n, dimension) float32, L2-normalised at save time
+
+
+class ExampleRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, service_id: str, subject_id: str, embedding: np.ndarray, calculator: str, image: bytes | None) -> str:
+        vector = np.ascontiguousarray(embedding, dtype=np.float32)
+        example_id = new_id()
+        self.session.add(
+            ExampleTable(
+                id=example_id,
+                service_id=service_id,
+                subject_id=subject_id,
+                embedding=vector.tobytes(),
+                dimension=int(vector.shape[0]),
+                calculator=calculator,
+            )
+        )
+        if image is not None:
+            # Flush the parent first: the unit of work does not order rows of unrelated mappers.
+            self.session.flush()
+            self.session.add(ExampleImageTable(example_id=example_id, content=image))
+        self.session.flush()
+        return example_id
+
+    def _joined(self):  # type: ignore[no-untyped-def]
+        return select(ExampleTable.id, SubjectTable.name).join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
+
+    def get(self, service_id: str, image_id: str) -> Example | None:
+        row = self.session.execute(
+            self._joined().where(ExampleTable.service_id == service_id, ExampleTable.id == image_id)
+        ).first()
+        return Example(row.id, row.name) if row else None
+
+    def embedding(self, service_id: str, image_id: str) -> tuple[Example, np.ndarray] | None:
+        row = self.session.execute(
+            select(ExampleTable.id, SubjectTable.name, ExampleTable.embedding)
+            .join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
+            .where(ExampleTable.service_id == service_id, ExampleTable.id == image_id)
+        ).first()
+        if row is None:
+            return None
+        return Example(row.id, row.name), np.frombuffer(row.embedding, dtype=np.float32)
+
+    def page(self, service_id: str, subject: str | None, page: int, size: int) -> tuple[list[Example], int]:
+        conditions = [ExampleTable.service_id == service_id]
+        if subject is not None:
+            conditions.append(SubjectTable.name_folded == subject.casefold())
+        total = self.session.scalar(
+            select(func.count(ExampleTable.id))
+            .join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
+            .where(*conditions)
+        )
+        rows = self.session.execute(
+            self._joined()
+            .where(*conditions)
+            .order_by(ExampleTable.created_at, ExampleTable.id)
+            .offset(page * size)
+            .limit(size)
+        )
+        return [Example(row.id, row.name) for row in rows], int(total or 0)
+
+    def of_subject(self, subject_id: str) -> list[str]:
+        return list(self.session.scalars(select(ExampleTable.id).where(ExampleTable.subject_id == subject_id)))
+
+    def of_service(self, service_id: str) -> list[str]:
+        return list(self.session.scalars(select(ExampleTable.id).where(ExampleTable.service_id == service_id)))
+
+    def existing(self, service_id: str, image_ids: list[str]) -> list[Example]:
+        if not image_ids:
+            return []
+        rows = self.session.execute(
+            self._joined().where(ExampleTable.service_id == service_id, ExampleTable.id.in_(image_ids))
+        )
+        return [Example(row.id, row.name) for row in rows]
+
+    def delete(self, service_id: str, image_ids: list[str]) -> None:
+        if image_ids:
+            self.session.execute(
+                delete(ExampleTable).where(ExampleTable.service_id == service_id, ExampleTable.id.in_(image_ids))
+            )
+
+    def move(self, from_subject_id: str, to_subject_id: str) -> None:
+        self.session.execute(
+            update(ExampleTable).where(ExampleTable.subject_id == from_subject_id).values(subject_id=to_subject_id)
+        )
+
+    def image(self, service_id: str, image_id: str) -> bytes | None:
+        return self.session.scalar(
+            select(ExampleImageTable.content)
+            .join(ExampleTable, ExampleTable.id == ExampleImageTable.example_id)
+            .where(ExampleTable.service_id == service_id, ExampleTable.id == image_id)
+        )
+
+    def image_by_api_key(self, api_key: str, image_id: str) -> bytes | None:
+        return self.session.scalar(
+            select(ExampleImageTable.content)
+            .join(ExampleTable, ExampleTable.id == ExampleImageTable.example_id)
+            .join(ServiceTable, ServiceTable.id == ExampleTable.service_id)
+            .where(ServiceTable.api_key == api_key, ExampleTable.id == image_id)
+        )
+
+    def collection(self, service_id: str) -> StoredEmbeddings:
+        rows = self.session.execute(
+            select(ExampleTable.id, SubjectTable.name, ExampleTable.embedding)
+            .join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
+            .where(ExampleTable.service_id == service_id)
+            .order_by(ExampleTable.created_at, ExampleTable.id)
+        ).all()
+        if not rows:
+            return StoredEmbeddings([], [], np.zeros((0, 0), dtype=np.float32))
+        sizes = {len(row.embedding) for row in rows}
+        if len(sizes) != 1:
+            # Examples from two embedders (a model change without migration) cannot share a matrix.
+            raise FacekeeperError(Error.EMBEDDING_DIMENSION_MISMATCH, given=min(sizes) // 4, expected=max(sizes) // 4)
+        matrix = np.frombuffer(b"".join(row.embedding for row in rows), dtype=np.float32)
+        return StoredEmbeddings(
+            [row.id for row in rows], [row.name for row in rows], matrix.reshape(len(rows), -1).copy()
+        )
+
+    def has_other_calculator(self, calculator: str) -> bool:
+        return (
+            self.session.scalar(select(ExampleTable.id).where(ExampleTable.calculator != calculator).limit(1))
+            is not None
+        )

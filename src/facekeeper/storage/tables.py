@@ -1,0 +1,87 @@
+"""SQLAlchemy 2.0 typed tables.
+
+Schema decisions: a subject's name is unique per service case-insensitively (CompreFace looks names up
+ignoring case), so the folded spelling gets its own unique column; embeddings are float32 bytes so the
+same column works on SQLite and PostgreSQL; an example's image lives in its own table (kept out of the
+rows the index loads) and is deleted with the example (D7).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ServiceTable(Base):
+    """A recognition, detection or verification service: one API key, and for recognition one collection."""
+
+    __tablename__ = "service"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_folded: Mapped[str] = mapped_column(String(50), unique=True)
+    type: Mapped[str] = mapped_column(String(1))
+    api_key: Mapped[str] = mapped_column(String(36), unique=True)
+    # Bumped in the same transaction as every change to the collection, so any process can tell
+    # whether its in-memory index is stale by comparing one integer.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    __table_args__ = (CheckConstraint("type IN ('R', 'D', 'V')", name="ck_service_type"),)
+
+
+class SubjectTable(Base):
+    __tablename__ = "subject"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    name_folded: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    __table_args__ = (UniqueConstraint("service_id", "name_folded", name="uq_subject_service_name"),)
+
+
+class ExampleTable(Base):
+    """One example face of a subject; its id is the `image_id` clients see."""
+
+    __tablename__ = "example"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id", ondelete="CASCADE"))
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    dimension: Mapped[int] = mapped_column(Integer)
+    calculator: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    __table_args__ = (
+        Index("ix_example_service", "service_id", "created_at"),
+        Index("ix_example_subject", "subject_id"),
+    )
+
+
+class ExampleImageTable(Base):
+    __tablename__ = "example_image"
+
+    example_id: Mapped[str] = mapped_column(ForeignKey("example.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
