@@ -38,7 +38,7 @@ def parse_vectors(rows: list[list[object]], field: str) -> np.ndarray:
     matrix = np.asarray(rows, dtype=np.float64)
     if not np.isfinite(matrix).all():
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{field} must contain finite numbers; ")
-    return matrix.astype(np.float32)
+    return matrix  # float64: the response echoes the input exactly
 
 
 def check_dimension(given: int, expected: int | None) -> None:
