@@ -207,3 +207,12 @@ def test_embeddings_recognize_errors(api: Api, body: dict, status: int, code: in
 def test_face_without_blue_channel_is_below_default_threshold(api: Api) -> None:
     """Guards the fake detector's contract the tests above rely on."""
     assert recognize(api, one_face(BLUE_ISH))["result"][0]["box"]["probability"] == 0.98039
+
+
+def test_first_example_after_searching_an_empty_collection(api: Api) -> None:
+    """Double Take's health check searches the empty collection before anything is enrolled."""
+    assert recognize(api, one_face(RED))["result"][0]["subjects"] == []
+    api.enrol("Red", one_face(RED))
+    api.enrol("Green", one_face(GREEN))
+    subjects = recognize(api, one_face(RED), prediction_count=2)["result"][0]["subjects"]
+    assert [s["subject"] for s in subjects] == ["Red", "Green"]

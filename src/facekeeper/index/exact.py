@@ -107,7 +107,8 @@ class ExactIndex:
                 return
             if snapshot.count == buffer.shape[0] or buffer.shape[1] != row.shape[1]:
                 grown = np.zeros((max(16, 2 * buffer.shape[0]), row.shape[1]), dtype=np.float32)
-                grown[: snapshot.count] = buffer[: snapshot.count]
+                if snapshot.count:
+                    grown[: snapshot.count] = buffer[: snapshot.count]
                 buffer = grown
             buffer[snapshot.count] = row[0]
             # Lists are only appended to: positions below `count` never change for earlier readers.
