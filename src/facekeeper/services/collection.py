@@ -4,6 +4,7 @@ has changed the collection."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from facekeeper.index.base import LoadedCollection, Neighbour
 from facekeeper.index.exact import ExactIndex
 from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -70,4 +73,10 @@ class FaceCollections:
             change = write.index_change
             revision = ServiceRepository(session).bump_revision(service.id) if change else None
         if change is not None and revision is not None:
-            change(self.index, revision)
+            try:
+                change(self.index, revision)
+            except Exception:
+                # The database is the truth and has committed: never fail the request for the cache;
+                # drop the in-memory copy so the next search reloads it.
+                logger.exception("index update failed for service %s; reloading on next use", service.id)
+                self.index.forget(service.id)
