@@ -1,0 +1,61 @@
+"""The whole collection lifecycle through the API on each database backend: PostgreSQL is a setting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from facekeeper.app import create_app
+from facekeeper.domain import ServiceType
+from tests.conftest import Api
+from tests.support import squares
+from tests.support.squares import GREEN, RED, one_face
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    settings = squares.test_settings(data_dir=tmp_path, database_url=url)
+    with TestClient(create_app(settings)) as client:
+        yield Api(client)
+
+
+def _recognize(api: Api) -> list[dict]:
+    response = api.client.post(
+        "/api/v1/recognition/recognize",
+        params={"prediction_count": 5},
+        files={"file": ("p.png", one_face(RED))},
+        headers=api.headers(),
+    )
+    return response.json()["result"][0]["subjects"]
+
+
+def test_collection_lifecycle(backend_api: Api) -> None:
+    api = backend_api
+    red = api.enrol("Red", one_face(RED))
+    api.enrol("Green", one_face(GREEN))
+    assert [s["subject"] for s in _recognize(api)] == ["Red", "Green"]
+    assert api.client.put(
+        "/api/v1/recognition/subjects/green", json={"subject": "RED"}, headers=api.headers()
+    ).json() == {"updated": True}
+    assert [s["subject"] for s in _recognize(api)] == ["Red", "Red"]
+    assert api.client.get(f"/api/v1/recognition/faces/{red}/img", headers=api.headers()).content == one_face(RED)
+    assert api.client.delete(f"/api/v1/recognition/faces/{red}", headers=api.headers()).status_code == 200
+    assert len(_recognize(api)) == 1
+    assert api.client.delete("/api/v1/recognition/subjects/red", headers=api.headers()).json() == {"subject": "Red"}
+    assert _recognize(api) == []
+
+
+def test_duplicate_subject_and_deleting_a_service(backend_api: Api) -> None:
+    api = backend_api
+    api.enrol("Tom", one_face(RED))
+    duplicate = api.client.post("/api/v1/recognition/subjects", json={"subject": "TOM"}, headers=api.headers())
+    assert duplicate.json()["code"] == 43
+    api.services.api_keys.delete("rec")
+    gone = api.client.get("/api/v1/recognition/subjects", headers=api.headers())
+    assert gone.status_code == 404
+    other = api.new_key(ServiceType.RECOGNITION, "rec")
+    assert api.client.get("/api/v1/recognition/faces", headers=api.headers(other)).json()["total_elements"] == 0
