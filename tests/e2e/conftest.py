@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Iterator
 
 import pytest
 
 from tests.e2e.server import ServerFactory, ServerProcess
-
-
-def _let_compreface_sdk_import() -> None:
-    """compreface-sdk 0.6.0 pins requests-toolbelt 0.9.1, which imports `urllib3.contrib.appengine`,
-    gone in urllib3 2. Only toolbelt's App Engine adapter uses it (the SDK never does), so an empty
-    stand-in module lets the unchanged SDK import. Does nothing where the real module exists."""
-    try:
-        import urllib3.contrib.appengine  # noqa: F401
-    except ImportError:
-        sys.modules["urllib3.contrib.appengine"] = types.ModuleType("urllib3.contrib.appengine")
-
-
-_let_compreface_sdk_import()
 
 
 @pytest.fixture(scope="module")

@@ -355,13 +355,6 @@ def test_sigterm_lets_in_flight_requests_finish(server_factory: ServerFactory, t
     assert "Traceback" not in victim.stderr()
 
 
-UVICORN_RERAISES = (
-    "serve() returns 0, but uvicorn (>= 0.29) re-raises the captured signal after its graceful shutdown "
-    "(Server.capture_signals -> signal.raise_signal), so the process dies of it"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=f"exit status -15 (143 in a shell): {UVICORN_RERAISES}")
 def test_sigterm_exit_status_is_zero(server_factory: ServerFactory) -> None:
     stopped = server_factory.start()
     stopped.terminate()
@@ -371,7 +364,6 @@ def test_sigterm_exit_status_is_zero(server_factory: ServerFactory) -> None:
     assert status == 0
 
 
-@pytest.mark.xfail(strict=True, reason=f"KeyboardInterrupt traceback, exit -2 (130): {UVICORN_RERAISES}")
 def test_ctrl_c_stops_without_traceback(server_factory: ServerFactory) -> None:
     stopped = server_factory.start()
     assert stopped.process is not None

@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from facekeeper.cli.serve import serve
 from facekeeper.domain import ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.api_keys import ApiKeyService
@@ -107,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
+            # Imported here: the web stack and the models are not needed to manage keys.
+            from facekeeper.cli.serve import serve
+
             return serve(_settings(args))
         if args.command == "service":
             return _service_command(args)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import sys
 import tempfile
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -42,6 +44,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal it caught once shutdown is done, so the process would die of its own
+    SIGTERM (exit 143) or print a KeyboardInterrupt traceback on Ctrl+C. A finished graceful shutdown is
+    a normal exit: forget the captured signals before uvicorn replays them."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -72,5 +86,5 @@ def serve(settings: Settings) -> int:
         log_config=None,
     )
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    uvicorn.Server(config).run(sockets=[sock])
+    _Server(config).run(sockets=[sock])
     return 0
