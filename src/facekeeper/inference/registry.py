@@ -6,7 +6,7 @@ stored: nothing is loaded until a factory is called and the model's first scan (
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.base import Detector, Embedder, FaceAttributeModel
@@ -70,7 +70,7 @@ def build_attribute_models(settings: Settings) -> dict[str, FaceAttributeModel]:
     return {slug: factory(settings) for slug, factory in _attribute_models.items()}
 
 
-def _known(factories: dict[str, Callable[[Settings], object]]) -> str:
+def _known(factories: Mapping[str, Callable[[Settings], object]]) -> str:
     return ", ".join(sorted(factories)) or "none"
 
 

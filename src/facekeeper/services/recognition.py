@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facekeeper.domain import Face, FaceScan, Match, ServiceRecord
+from facekeeper.domain import Face, FaceScan, Match, ServiceRecord, SimilarityCoefficients
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.pipeline import FacePipeline, ScanOptions
 from facekeeper.services.collection import FaceCollections
@@ -50,7 +50,7 @@ class RecognitionService:
         self.pipeline = pipeline
 
     @property
-    def coefficients(self):  # type: ignore[no-untyped-def]
+    def coefficients(self) -> SimilarityCoefficients:
         return self.pipeline.embedder.coefficients
 
     def _scan_with_embeddings(self, image: bytes, options: ScanOptions) -> tuple[FaceScan, np.ndarray]:

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from facekeeper.domain import Example, ServiceRecord, ServiceType
@@ -114,7 +114,8 @@ class SubjectRepository:
         self.session.execute(delete(SubjectTable).where(SubjectTable.id == subject_id))
 
     def delete_all(self, service_id: str) -> int:
-        return self.session.execute(delete(SubjectTable).where(SubjectTable.service_id == service_id)).rowcount
+        result = self.session.execute(delete(SubjectTable).where(SubjectTable.service_id == service_id))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class ExampleRepository:
         self.session.flush()
         return example_id
 
-    def _joined(self):  # type: ignore[no-untyped-def]
+    def _joined(self) -> Select[str, str]:
         return select(ExampleTable.id, SubjectTable.name).join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
 
     def get(self, service_id: str, image_id: str) -> Example | None:
