@@ -265,10 +265,7 @@ def test_uuid_path_names_the_parameter() -> None:
     assert error.value.message == "api_key: 'x' is not a valid UUID; "
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _UUID uses `$`, which also matches before a trailing newline, so '<uuid>\\n' passes",
-)
 def test_uuid_path_rejects_trailing_newline() -> None:
+    """Regression: a `$`-anchored regex also matched before a trailing newline."""
     with pytest.raises(FacekeeperError):
         uuid_path("3fa85f64-5717-4562-b3fc-2c963f66afa6\n")

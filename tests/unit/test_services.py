@@ -379,11 +379,8 @@ def test_authenticate_returns_the_service_with_current_revision(world: World) ->
     assert (service.id, service.name, service.type, service.revision) == (world.service.id, "rec", R, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _UUID uses `$`, which also matches before a trailing newline: '<uuid>\\n' gets code 10, not 26",
-)
 def test_authenticate_key_with_trailing_newline_is_code_26(world: World) -> None:
+    """Regression: '<uuid>\\n' passed the UUID check and got code 10 instead of 26."""
     with pytest.raises(FacekeeperError) as caught:
         world.api_keys.authenticate(world.service.api_key + "\n", R)
     assert caught.value.code == 26

@@ -363,12 +363,8 @@ def test_collection_rows_in_insertion_order_within_one_transaction(db: Database)
     assert stored.matrix[:, 0].tolist() == list(range(20))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (minor): rows are ordered by (created_at, random uuid4 id); examples created within the "
-    "same clock tick come back in random order instead of insertion order",
-)
 def test_collection_order_does_not_depend_on_clock_resolution(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: rows were ordered by (created_at, random uuid4), so same-tick inserts came back shuffled."""
     class FrozenClock(datetime):
         @classmethod
         def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
@@ -542,19 +538,11 @@ def test_folded_ascii_names_fit_their_columns() -> None:
     assert folded_fits(SubjectTable.__table__.c.name_folded.type.length, "X" * 255)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: casefold() can lengthen a name ('ß' -> 'ss'); a valid 50-character service name folds to 100 "
-    "characters, but service.name_folded is VARCHAR(50) (PostgreSQL rejects the insert)",
-)
 def test_folded_service_name_fits_its_column() -> None:
+    """Regression: casefold() lengthens names ('ß' -> 'ss'); VARCHAR(50) rejected them on PostgreSQL."""
     assert folded_fits(ServiceTable.__table__.c.name_folded.type.length, "ß" * 50)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a 255-character subject accepted by add-face ('ß' * 255) folds to 510 characters, but "
-    "subject.name_folded is VARCHAR(255) (PostgreSQL rejects the insert)",
-)
 def test_folded_subject_name_fits_its_column() -> None:
+    """Regression: a 255-character add-face subject folded past VARCHAR(255)."""
     assert folded_fits(SubjectTable.__table__.c.name_folded.type.length, "ß" * 255)
