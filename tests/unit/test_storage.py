@@ -365,6 +365,7 @@ def test_collection_rows_in_insertion_order_within_one_transaction(db: Database)
 
 def test_collection_order_does_not_depend_on_clock_resolution(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression: rows were ordered by (created_at, random uuid4), so same-tick inserts came back shuffled."""
+
     class FrozenClock(datetime):
         @classmethod
         def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
