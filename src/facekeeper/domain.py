@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
+import secrets
+import threading
+import time
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -99,6 +104,41 @@ class SimilarityCoefficients:
 
     def similarities(self, distances: np.ndarray) -> np.ndarray:
         return (np.tanh((self.c0 - distances) * self.c1) + 1.0) / 2.0
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_canonical_uuid(text: str) -> bool:
+    """CompreFace accepts only 36-character UUIDs (length check plus Java's UUID.fromString)."""
+    return _UUID.fullmatch(text) is not None
+
+
+def new_id() -> str:
+    """A time-ordered UUID (version 7 layout): ids sort in creation order, which keeps listings and
+    collection loads in insertion order without relying on clock resolution, and keeps B-tree inserts
+    local. A per-process counter in the random bits keeps ids made within one millisecond ordered."""
+    global _last_id_ms, _id_counter
+    with _id_lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms <= _last_id_ms:
+            now_ms = _last_id_ms
+            _id_counter += 1
+        else:
+            _last_id_ms, _id_counter = now_ms, secrets.randbits(16)
+        if _id_counter >= 1 << 28:  # counter exhausted within one millisecond: borrow the next one
+            _last_id_ms, _id_counter = now_ms + 1, 0
+            now_ms += 1
+        counter = _id_counter
+    value = (now_ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76 | (counter >> 16) << 64  # version 7, then 12 bits of counter
+    value |= 0b10 << 62 | (counter & 0xFFFF) << 46 | secrets.randbits(46)  # variant, 16 bits counter, random
+    return str(uuid.UUID(int=value))
+
+
+_id_lock = threading.Lock()
+_last_id_ms = 0
+_id_counter = 0
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,27 @@ def test_duplicate_subject_and_deleting_a_service(backend_api: Api) -> None:
     assert gone.status_code == 404
     other = api.new_key(ServiceType.RECOGNITION, "rec")
     assert api.client.get("/api/v1/recognition/faces", headers=api.headers(other)).json()["total_elements"] == 0
+
+
+def test_concurrent_enrolment_of_the_same_new_subjects(backend_api: Api) -> None:
+    """Writers race to create the same subjects: none may fail, none may be duplicated."""
+    services = backend_api.services
+    service = services.api_keys.by_api_key(backend_api.recognition_key)
+    assert service is not None
+    failures: list[str] = []
+
+    def enrol(worker: int) -> None:
+        for n in range(12):
+            try:
+                services.examples.add(service, f"person{n % 4}", one_face(RED), None)
+            except Exception as error:  # any failure is the bug this test guards against
+                failures.append(f"{worker}: {error!r}")
+
+    threads = [threading.Thread(target=enrol, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(services.subjects.list(service)) == ["person0", "person1", "person2", "person3"]
+    assert services.examples.page(service, None, 0, 1).total == 72

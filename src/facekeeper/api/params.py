@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from facekeeper.domain import is_canonical_uuid
 from facekeeper.errors import Error, FacekeeperError
 
 _INTEGER = re.compile(r"^[+-]?\d{1,10}$")
@@ -90,11 +91,8 @@ def min_violations(checks: list[tuple[bool, str]]) -> None:
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=details)
 
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
 def uuid_path(value: str, name: str = "image_id") -> str:
     """Path ids must be UUIDs (Spring fails the binding otherwise); stored ids are lower-case."""
-    if not _UUID.match(value):
+    if not is_canonical_uuid(value):
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{name}: '{value}' is not a valid UUID; ")
     return value.lower()

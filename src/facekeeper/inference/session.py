@@ -7,6 +7,8 @@ run, and intra-op threads that spin-wait and starve the other inference worker.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -50,10 +52,19 @@ class OnnxSession:
         )
         self.input_names: list[str] = [node.name for node in self._session.get_inputs()]
         self.output_names: list[str] = [node.name for node in self._session.get_outputs()]
+        del model
+        release_freed_memory()
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Outputs in declared order; one onnxruntime session may run in several threads at once."""
         return list(self._session.run(self.output_names, inputs))
+
+
+def release_freed_memory() -> None:
+    """Hand freed heap back to the OS. Unpacking quantised weights leaves ~120 MB of freed temporaries
+    that glibc keeps mapped (measured: SFace load 102 -> 301 MB RSS, 177 MB after trimming)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def drop_stale_inputs(model: onnx.ModelProto) -> None:

@@ -6,13 +6,11 @@ import re
 import uuid
 from dataclasses import replace
 
-from facekeeper.domain import ServiceRecord, ServiceType
+from facekeeper.domain import ServiceRecord, ServiceType, is_canonical_uuid
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ServiceRepository
 
-# Only a canonical 36-character UUID passes CompreFace's check (length >= 36 and UUID.fromString).
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _FORBIDDEN_NAME_CHARACTERS = re.compile(r"[;/\\]")
 
 
@@ -39,7 +37,7 @@ class ApiKeyService:
         """CompreFace's filter: missing header (20), then not a UUID (26), then no such key of this type (10)."""
         if api_key is None:
             raise FacekeeperError(Error.MISSING_API_KEY)
-        if not _UUID.match(api_key):
+        if not is_canonical_uuid(api_key):
             raise FacekeeperError(Error.API_KEY_NOT_UUID)
         with self.db.transaction() as session:
             service = ServiceRepository(session).by_api_key(api_key)
@@ -48,7 +46,7 @@ class ApiKeyService:
         return service
 
     def by_api_key(self, api_key: str) -> ServiceRecord | None:
-        if not _UUID.match(api_key):
+        if not is_canonical_uuid(api_key):
             return None
         with self.db.transaction() as session:
             return ServiceRepository(session).by_api_key(api_key)

@@ -67,7 +67,7 @@ class FaceCollections:
     @contextmanager
     def write(self, service: ServiceRecord) -> Iterator[CollectionWrite]:
         """One transaction that bumps the collection's revision; index changes apply after commit."""
-        with self.db.transaction() as session:
+        with self.db.transaction(write=True) as session:
             write = CollectionWrite(session, service)
             yield write
             change = write.index_change

@@ -35,7 +35,10 @@ def parse_vectors(rows: list[list[object]], field: str) -> np.ndarray:
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{field} must all have the same length; ")
     if not all(isinstance(x, int | float) and not isinstance(x, bool) for row in rows for x in row):
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{field} must contain only numbers; ")
-    matrix = np.asarray(rows, dtype=np.float64)
+    try:
+        matrix = np.asarray(rows, dtype=np.float64)
+    except OverflowError:  # a JSON integer beyond any double
+        matrix = np.array([np.inf])
     if not np.isfinite(matrix).all():
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{field} must contain finite numbers; ")
     return matrix  # float64: the response echoes the input exactly

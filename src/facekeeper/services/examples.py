@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+
 from facekeeper.domain import Example, ServiceRecord, l2_normalize
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.pipeline import FacePipeline, ScanOptions
@@ -50,14 +53,26 @@ class ExampleService:
         assert embedding is not None
         vector = l2_normalize(embedding)
         calculator = scan.plugins_versions["calculator"]
+        for attempt in range(3):
+            try:
+                image_id = self._store(service, subject, vector, calculator, image)
+                break
+            except IntegrityError:
+                # Another request (or process) created this subject between our lookup and insert;
+                # on PostgreSQL the unique index is the only arbiter. The next attempt finds it.
+                if attempt == 2:
+                    raise
+        # CompreFace echoes the subject as sent, not as stored.
+        return Example(image_id, subject)
+
+    def _store(self, service: ServiceRecord, subject: str, vector: np.ndarray, calculator: str, image: bytes) -> str:
         with self.collections.write(service) as write:
             stored = write.subjects.find(service.id, subject) or write.subjects.add(service.id, subject)
             image_id = write.examples.add(
                 service.id, stored.id, vector, calculator, image if self.save_images else None
             )
             write.then(lambda index, revision: index.added(service.id, revision, image_id, stored.name, vector))
-        # CompreFace echoes the subject as sent, not as stored.
-        return Example(image_id, subject)
+        return image_id
 
     def page(self, service: ServiceRecord, subject: str | None, page: int, size: int) -> ExamplePage:
         with self.collections.db.transaction() as session:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.exc import IntegrityError
+
 from facekeeper.domain import ServiceRecord
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.collection import FaceCollections
@@ -29,10 +31,13 @@ class SubjectService:
 
     def create(self, service: ServiceRecord, name: object) -> str:
         name = validate_subject_name(name)
-        with self.collections.write(service) as write:
-            if write.subjects.find(service.id, name) is not None:
-                raise FacekeeperError(Error.SUBJECT_ALREADY_EXISTS)
-            return write.subjects.add(service.id, name).name
+        try:
+            with self.collections.write(service) as write:
+                if write.subjects.find(service.id, name) is not None:
+                    raise FacekeeperError(Error.SUBJECT_ALREADY_EXISTS)
+                return write.subjects.add(service.id, name).name
+        except IntegrityError:  # created concurrently after our lookup
+            raise FacekeeperError(Error.SUBJECT_ALREADY_EXISTS) from None
 
     def list(self, service: ServiceRecord) -> list[str]:
         with self.collections.db.transaction() as session:

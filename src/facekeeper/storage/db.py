@@ -44,8 +44,13 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """`write=True` for read-then-write units of work. On SQLite they take the write lock up front
+        (BEGIN IMMEDIATE): a deferred transaction that read first fails at once with SQLITE_BUSY, without
+        waiting, when another connection committed in between."""
         with self._sessions.begin() as session:
+            if write and self.is_sqlite:
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield session
 
     def upgrade(self) -> None:

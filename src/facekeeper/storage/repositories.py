@@ -3,20 +3,15 @@ of them in one transaction; they return domain values, never ORM rows."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from facekeeper.domain import Example, ServiceRecord, ServiceType
+from facekeeper.domain import Example, ServiceRecord, ServiceType, new_id
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.storage.tables import ExampleImageTable, ExampleTable, ServiceTable, SubjectTable
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def _service_record(row: ServiceTable) -> ServiceRecord:
@@ -49,7 +44,7 @@ class ServiceRepository:
         return _service_record(row) if row else None
 
     def all(self) -> list[ServiceRecord]:
-        rows = self.session.scalars(select(ServiceTable).order_by(ServiceTable.created_at))
+        rows = self.session.scalars(select(ServiceTable).order_by(ServiceTable.id))
         return [_service_record(row) for row in rows]
 
     def delete(self, service_id: str) -> None:
@@ -99,9 +94,7 @@ class SubjectRepository:
     def names(self, service_id: str) -> list[str]:
         return list(
             self.session.scalars(
-                select(SubjectTable.name)
-                .where(SubjectTable.service_id == service_id)
-                .order_by(SubjectTable.created_at, SubjectTable.name)
+                select(SubjectTable.name).where(SubjectTable.service_id == service_id).order_by(SubjectTable.id)
             )
         )
 
@@ -180,11 +173,7 @@ class ExampleRepository:
             .where(*conditions)
         )
         rows = self.session.execute(
-            self._joined()
-            .where(*conditions)
-            .order_by(ExampleTable.created_at, ExampleTable.id)
-            .offset(page * size)
-            .limit(size)
+            self._joined().where(*conditions).order_by(ExampleTable.id).offset(page * size).limit(size)
         )
         return [Example(row.id, row.name) for row in rows], int(total or 0)
 
@@ -233,7 +222,7 @@ class ExampleRepository:
             select(ExampleTable.id, SubjectTable.name, ExampleTable.embedding)
             .join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
             .where(ExampleTable.service_id == service_id)
-            .order_by(ExampleTable.created_at, ExampleTable.id)
+            .order_by(ExampleTable.id)
         ).all()
         if not rows:
             return StoredEmbeddings([], [], np.zeros((0, 0), dtype=np.float32))

@@ -38,7 +38,8 @@ class ServiceTable(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
-    name_folded: Mapped[str] = mapped_column(String(50), unique=True)
+    # Unbounded: casefold() can lengthen a name ("ß" -> "ss").
+    name_folded: Mapped[str] = mapped_column(String, unique=True)
     type: Mapped[str] = mapped_column(String(1))
     api_key: Mapped[str] = mapped_column(String(36), unique=True)
     # Bumped in the same transaction as every change to the collection, so any process can tell
@@ -55,7 +56,7 @@ class SubjectTable(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
-    name_folded: Mapped[str] = mapped_column(String(255))
+    name_folded: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
     __table_args__ = (UniqueConstraint("service_id", "name_folded", name="uq_subject_service_name"),)
@@ -75,7 +76,7 @@ class ExampleTable(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
     __table_args__ = (
-        Index("ix_example_service", "service_id", "created_at"),
+        Index("ix_example_service", "service_id", "id"),
         Index("ix_example_subject", "subject_id"),
     )
 

@@ -19,7 +19,7 @@ def upgrade() -> None:
         "service",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=50), nullable=False),
-        sa.Column("name_folded", sa.String(length=50), nullable=False),
+        sa.Column("name_folded", sa.String(), nullable=False),
         sa.Column("type", sa.String(length=1), nullable=False),
         sa.Column("api_key", sa.String(length=36), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("service_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
-        sa.Column("name_folded", sa.String(length=255), nullable=False),
+        sa.Column("name_folded", sa.String(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["service_id"], ["service.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("example", schema=None) as batch_op:
-        batch_op.create_index("ix_example_service", ["service_id", "created_at"], unique=False)
+        batch_op.create_index("ix_example_service", ["service_id", "id"], unique=False)
         batch_op.create_index("ix_example_subject", ["subject_id"], unique=False)
 
     op.create_table(
