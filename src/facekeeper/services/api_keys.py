@@ -9,7 +9,7 @@ from dataclasses import replace
 from facekeeper.domain import ServiceRecord, ServiceType, is_canonical_uuid
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.storage.db import Database
-from facekeeper.storage.repositories import ServiceRepository
+from facekeeper.storage.repositories import ServiceRepository, service_by_api_key
 
 _FORBIDDEN_NAME_CHARACTERS = re.compile(r"[;/\\]")
 
@@ -33,14 +33,20 @@ class ApiKeyService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @property
+    def lookup_blocks_briefly(self) -> bool:
+        """True when a key lookup is an indexed read of a local SQLite file (~40 us): cheaper to run on
+        the event loop than to hand to a thread. A networked database is always looked up off the loop."""
+        return self.db.is_sqlite
+
     def authenticate(self, api_key: str | None, required: ServiceType) -> ServiceRecord:
         """CompreFace's filter: missing header (20), then not a UUID (26), then no such key of this type (10)."""
         if api_key is None:
             raise FacekeeperError(Error.MISSING_API_KEY)
         if not is_canonical_uuid(api_key):
             raise FacekeeperError(Error.API_KEY_NOT_UUID)
-        with self.db.transaction() as session:
-            service = ServiceRepository(session).by_api_key(api_key)
+        with self.db.read() as connection:
+            service = service_by_api_key(connection, api_key)
         if service is None or service.type is not required:
             raise FacekeeperError(Error.SERVICE_NOT_FOUND, type=required.label, api_key=api_key)
         return service

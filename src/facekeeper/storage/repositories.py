@@ -3,19 +3,35 @@ of them in one transaction; they return domain values, never ORM rows."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from facekeeper.domain import Example, ServiceRecord, ServiceType, new_id
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.storage.tables import ExampleImageTable, ExampleTable, ServiceTable, SubjectTable
 
+_SERVICE_COLUMNS = (ServiceTable.id, ServiceTable.name, ServiceTable.type, ServiceTable.api_key, ServiceTable.revision)
 
-def _service_record(row: ServiceTable) -> ServiceRecord:
+
+@functools.cache
+def _service_by_key() -> Select[str, str, str, str, int]:
+    """Built once: constructing the statement costs more than running it on SQLite, on every request."""
+    return select(*_SERVICE_COLUMNS).where(ServiceTable.api_key == bindparam("api_key"))
+
+
+def _service_record(row: Any) -> ServiceRecord:
     return ServiceRecord(row.id, row.name, ServiceType(row.type), row.api_key, row.revision)
+
+
+def service_by_api_key(executor: Session | Connection, api_key: str) -> ServiceRecord | None:
+    """The per-request key check; works on a plain Connection, the cheapest way to read one row."""
+    row = executor.execute(_service_by_key(), {"api_key": api_key}).first()
+    return _service_record(row) if row else None
 
 
 class ServiceRepository:
@@ -36,8 +52,7 @@ class ServiceRepository:
         return _service_record(row)
 
     def by_api_key(self, api_key: str) -> ServiceRecord | None:
-        row = self.session.scalar(select(ServiceTable).where(ServiceTable.api_key == api_key))
-        return _service_record(row) if row else None
+        return service_by_api_key(self.session, api_key)
 
     def by_name(self, name: str) -> ServiceRecord | None:
         row = self.session.scalar(select(ServiceTable).where(ServiceTable.name_folded == name.casefold()))
