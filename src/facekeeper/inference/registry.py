@@ -7,6 +7,7 @@ stored: nothing is loaded until a factory is called and the model's first scan (
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.base import Detector, Embedder, FaceAttributeModel
@@ -15,6 +16,7 @@ from facekeeper.settings import Settings
 DetectorFactory = Callable[[Settings], Detector]
 EmbedderFactory = Callable[[Settings], Embedder]
 AttributeModelFactory = Callable[[Settings], FaceAttributeModel]
+Model = TypeVar("Model")
 
 _detectors: dict[str, DetectorFactory] = {}
 _embedders: dict[str, EmbedderFactory] = {}
@@ -44,24 +46,21 @@ def embedder_names() -> list[str]:
     return sorted(_embedders)
 
 
-def build_detector(name: str, settings: Settings) -> Detector:
+def _build(kind: str, factories: Mapping[str, Callable[[Settings], Model]], name: str, settings: Settings) -> Model:
     _register_builtins()
-    factory = _detectors.get(name)
+    factory = factories.get(name)
     if factory is None:
-        raise FacekeeperError(
-            Error.MODEL_UNAVAILABLE, name=name, reason=f"unknown detector; known: {_known(_detectors)}"
-        )
+        reason = f"unknown {kind}; known: {_known(factories)}"
+        raise FacekeeperError(Error.MODEL_UNAVAILABLE, name=name, reason=reason)
     return factory(settings)
+
+
+def build_detector(name: str, settings: Settings) -> Detector:
+    return _build("detector", _detectors, name, settings)
 
 
 def build_embedder(name: str, settings: Settings) -> Embedder:
-    _register_builtins()
-    factory = _embedders.get(name)
-    if factory is None:
-        raise FacekeeperError(
-            Error.MODEL_UNAVAILABLE, name=name, reason=f"unknown embedder; known: {_known(_embedders)}"
-        )
-    return factory(settings)
+    return _build("embedder", _embedders, name, settings)
 
 
 def build_attribute_models(settings: Settings) -> dict[str, FaceAttributeModel]:
