@@ -343,14 +343,14 @@ def test_sigterm_lets_in_flight_requests_finish(server_factory: ServerFactory, t
         assert json.loads(late.body)["result"][0]["subjects"][0]["subject"] == "Barack Obama"
 
     assert victim.process is not None
-    # Exits by itself once drained. The status is checked in test_sigterm_exit_status_is_zero.
-    assert victim.process.wait(timeout=10) in (0, -signal.SIGTERM)
+    assert victim.process.wait(timeout=10) == 0, "exits by itself, cleanly, once drained"
     assert time.monotonic() - sent_at < 10
-    # Answered after the shutdown began (the held-back upload at least, and a queued large one), and logged.
+    # Answered after the shutdown began (the held-back upload at least; how many of the large ones were
+    # still queued depends on the machine's speed), and logged.
     log = victim.stderr().splitlines()
     shutdown = next(i for i, line in enumerate(log) if "Shutting down" in line)
     drained = [line for line in log[shutdown:] if "POST /api/v1/recognition/recognize 200" in line]
-    assert len(drained) >= 2, log
+    assert len(drained) >= 1, log
     assert "Finished server process" in victim.stderr()
     assert "Traceback" not in victim.stderr()
 
