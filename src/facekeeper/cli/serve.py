@@ -9,6 +9,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 
@@ -66,6 +67,19 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _command_name() -> str:
+    """How the user can call this CLI again: `.venv/bin/facekeeper` after `make run`, not a bare name
+    that may not be on their PATH."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "facekeeper" and invoked.is_file():
+        return (
+            os.path.relpath(invoked)
+            if not invoked.is_absolute() or invoked.is_relative_to(Path.cwd())
+            else str(invoked)
+        )
+    return "facekeeper"
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     check_data_dir(settings)
@@ -76,7 +90,7 @@ def serve(settings: Settings) -> int:
     print(f"Facekeeper listening on http://{shown}:{port} (bound to {host}, data in {settings.data_dir.resolve()})")
     print(f"API docs: http://{shown}:{port}/docs")
     print(
-        "Create an API key: facekeeper service create --type recognition --name my-service "
+        f"Create an API key: {_command_name()} service create --type recognition --name my-service "
         f"--data-dir {settings.data_dir}",
         flush=True,
     )
