@@ -12,7 +12,8 @@ from facekeeper.domain import ServiceRecord, ServiceType
 from facekeeper.services.bundle import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """`async` on purpose: FastAPI runs a plain `def` dependency in a worker thread, a hop per request."""
     return request.app.state.services  # type: ignore[no-any-return]
 
 
