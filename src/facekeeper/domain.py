@@ -109,6 +109,14 @@ class SimilarityCoefficients:
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
+_FORBIDDEN_NAME_CHARACTERS = re.compile(r"[;/\\]")
+
+
+def has_forbidden_name_characters(name: str) -> bool:
+    """CompreFace refuses `;`, `/` and `\\` in subject, service and application names."""
+    return _FORBIDDEN_NAME_CHARACTERS.search(name) is not None
+
+
 def is_canonical_uuid(text: str) -> bool:
     """CompreFace accepts only 36-character UUIDs (length check plus Java's UUID.fromString)."""
     return _UUID.fullmatch(text) is not None

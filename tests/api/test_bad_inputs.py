@@ -46,6 +46,12 @@ def _add(api: Api, files: Any = None, **kwargs: Any) -> Any:
     return api.client.post(ADD, files=files, **kwargs)
 
 
+def _recognize(api: Api, params: dict[str, str]) -> Any:
+    return api.client.post(
+        "/api/v1/recognition/recognize", params=params, files=_file(one_face()), headers=api.headers()
+    )
+
+
 def _file(data: bytes, name: str = "x.png") -> dict[str, tuple[str, bytes]]:
     return {"file": (name, data)}
 
@@ -141,28 +147,19 @@ CASES = [
     ),
     Case(
         "limit not a number",
-        lambda a: a.client.post(
-            "/api/v1/recognition/recognize", params={"limit": "x"}, files=_file(one_face()), headers=a.headers()
-        ),
+        lambda a: _recognize(a, {"limit": "x"}),
         400,
         26,
     ),
     Case(
         "prediction_count fraction",
-        lambda a: a.client.post(
-            "/api/v1/recognition/recognize",
-            params={"prediction_count": "1.5"},
-            files=_file(one_face()),
-            headers=a.headers(),
-        ),
+        lambda a: _recognize(a, {"prediction_count": "1.5"}),
         400,
         26,
     ),
     Case(
         "status not boolean",
-        lambda a: a.client.post(
-            "/api/v1/recognition/recognize", params={"status": "maybe"}, files=_file(one_face()), headers=a.headers()
-        ),
+        lambda a: _recognize(a, {"status": "maybe"}),
         400,
         26,
     ),

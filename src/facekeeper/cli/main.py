@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from facekeeper.cli.preflight import check_data_dir
 from facekeeper.domain import ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.api_keys import ApiKeyService
@@ -24,10 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _database(settings: Settings) -> Database:
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise FacekeeperError(Error.DATA_DIR_NOT_WRITABLE, path=settings.data_dir, reason=error.strerror) from error
+    check_data_dir(settings)
     db = Database(settings.resolved_database_url)
     db.upgrade()
     return db

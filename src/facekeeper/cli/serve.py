@@ -7,27 +7,14 @@ import logging
 import os
 import socket
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
 
 from facekeeper.app import create_app
-from facekeeper.errors import Error, FacekeeperError
+from facekeeper.cli.preflight import check_data_dir
 from facekeeper.settings import Settings
-from facekeeper.storage.db import Database
-
-
-def check_data_dir(settings: Settings) -> None:
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=settings.data_dir, prefix=".write-check-"):
-            pass
-    except OSError as error:
-        raise FacekeeperError(
-            Error.DATA_DIR_NOT_WRITABLE, path=settings.data_dir, reason=error.strerror or str(error)
-        ) from error
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -82,8 +69,7 @@ def _command_name() -> str:
 
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
-    check_data_dir(settings)
-    Database(settings.resolved_database_url).upgrade()
+    check_data_dir(settings)  # migrations run once, when the app builds its services
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     shown = "localhost" if settings.host in ("0.0.0.0", "::") else host

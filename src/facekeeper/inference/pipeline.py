@@ -70,7 +70,6 @@ class FacePipeline:
             self._loaded = True
 
     def scan(self, image: bytes, options: ScanOptions) -> FaceScan:
-        _check_threshold(options.det_prob_threshold)
         return self.scan_image(decode_image(image, self.max_image_pixels), options)
 
     def scan_image(self, image_rgb: np.ndarray, options: ScanOptions) -> FaceScan:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import replace
 
-from facekeeper.domain import ServiceRecord, ServiceType, is_canonical_uuid
+from facekeeper.domain import ServiceRecord, ServiceType, has_forbidden_name_characters, is_canonical_uuid
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ServiceRepository, service_by_api_key
-
-_FORBIDDEN_NAME_CHARACTERS = re.compile(r"[;/\\]")
 
 
 def new_api_key() -> str:
@@ -24,7 +21,7 @@ def validate_service_name(name: str) -> str:
         raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot be empty")
     if len(name) > 50:
         raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="size must be between 1 and 50")
-    if _FORBIDDEN_NAME_CHARACTERS.search(name):
+    if has_forbidden_name_characters(name):
         raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot contain ';', '/' or '\\'")
     return name
 

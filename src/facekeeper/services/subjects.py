@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy.exc import IntegrityError
 
-from facekeeper.domain import ServiceRecord
+from facekeeper.domain import ServiceRecord, has_forbidden_name_characters
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.collection import FaceCollections
 from facekeeper.storage.repositories import SubjectRepository
-
-_FORBIDDEN = re.compile(r"[;/\\]")
 
 
 def validate_subject_name(name: object) -> str:
@@ -20,7 +16,7 @@ def validate_subject_name(name: object) -> str:
         raise FacekeeperError(Error.SUBJECT_NAME_EMPTY)
     if len(name) > 50:
         raise FacekeeperError(Error.SUBJECT_NAME_SIZE)
-    if _FORBIDDEN.search(name):
+    if has_forbidden_name_characters(name):
         raise FacekeeperError(Error.SUBJECT_NAME_CHARACTERS)
     return name
 
