@@ -80,6 +80,8 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Self-hosted face recognition with the CompreFace REST API (v1).",
         lifespan=lifespan,
+        # Starlette would answer `DELETE /faces//` with a redirect to `/faces`, which clients follow.
+        redirect_slashes=False,
     )
     install_error_handlers(app)
     for module in (subjects, faces, recognition, detection, verification, status):

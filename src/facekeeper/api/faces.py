@@ -10,6 +10,7 @@ from facekeeper.api import openapi, schemas
 from facekeeper.api.deps import RecognitionServiceDep, ServicesDep
 from facekeeper.api.inputs import image_part, read_body
 from facekeeper.api.params import Params, uuid_path
+from facekeeper.api.paths import WholeCollection
 from facekeeper.domain import Example
 from facekeeper.errors import Error, FacekeeperError
 
@@ -61,7 +62,7 @@ async def list_examples(request: Request, service: RecognitionServiceDep, servic
 
 @router.delete("", response_model=schemas.DeletedResponse, openapi_extra={"parameters": openapi.query("subject")})
 async def delete_examples_of_subject(
-    request: Request, service: RecognitionServiceDep, services: ServicesDep
+    _: WholeCollection, request: Request, service: RecognitionServiceDep, services: ServicesDep
 ) -> JSONResponse:
     """With `subject`: its examples and the subject. Without: every example of the service (D1)."""
     subject = Params(request.query_params.multi_items()).text("subject")

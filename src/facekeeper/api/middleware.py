@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from facekeeper.api.paths import TRAILING_SLASH
 from facekeeper.errors import Error, FacekeeperError
 
 access_log = logging.getLogger("facekeeper.access")
@@ -134,15 +135,19 @@ class BodyLimitMiddleware:
 
 
 class TrailingSlashMiddleware:
-    """Every CompreFace route also answers with a trailing `/` (so `DELETE /subjects/` deletes all)."""
+    """Every CompreFace route also answers with one trailing `/`, read from the raw path: `%2F` is part
+    of a name, not a slash, and `//` keeps its empty segment. The request is marked, so a route that
+    would act on a whole collection refuses the slashed spelling (see `api/paths.py`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
-            scope = dict(scope)
-            scope["path"] = scope["path"].rstrip("/") or "/"
-            if scope.get("raw_path"):
-                scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
+        if scope["type"] == "http":
+            raw: bytes = scope.get("raw_path") or scope["path"].encode()
+            if len(raw) > 1 and raw.endswith(b"/") and scope["path"].endswith("/"):
+                scope = dict(scope)
+                scope["raw_path"] = raw[:-1]
+                scope["path"] = scope["path"][:-1]
+                scope[TRAILING_SLASH] = True
         await self.app(scope, receive, send)

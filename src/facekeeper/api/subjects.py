@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from facekeeper.api import openapi, schemas
 from facekeeper.api.deps import RecognitionServiceDep, ServicesDep
 from facekeeper.api.inputs import json_object, read_body
+from facekeeper.api.paths import WholeCollection, exact_path_param
 
 router = APIRouter(prefix="/api/v1/recognition/subjects", tags=["subjects"], responses=openapi.ERRORS)
 _SUBJECT_BODY = openapi.json_request({"$ref": "#/components/schemas/SubjectBody"})
+
+
+async def _exact_subject(request: Request, subject: str) -> str:
+    """`subject` is declared for OpenAPI; the value is re-read from the raw path, so `a%2Fb` is "a/b"."""
+    return exact_path_param(request, "subject")
+
+
+# `:path` lets the router match a name holding an encoded `/`; `_exact_subject` insists on one segment.
+SubjectPath = Annotated[str, Depends(_exact_subject)]
 
 
 async def _subject_field(request: Request) -> object:
@@ -31,9 +43,9 @@ async def list_subjects(service: RecognitionServiceDep, services: ServicesDep) -
     return JSONResponse({"subjects": await run_in_threadpool(services.subjects.list, service)})
 
 
-@router.put("/{subject}", response_model=schemas.UpdatedResponse, openapi_extra=_SUBJECT_BODY)
+@router.put("/{subject:path}", response_model=schemas.UpdatedResponse, openapi_extra=_SUBJECT_BODY)
 async def rename_subject(
-    subject: str, request: Request, service: RecognitionServiceDep, services: ServicesDep
+    subject: SubjectPath, request: Request, service: RecognitionServiceDep, services: ServicesDep
 ) -> JSONResponse:
     """Rename; when the new name is another subject's (ignoring case), merge into it."""
     new_name = await _subject_field(request)
@@ -41,11 +53,13 @@ async def rename_subject(
     return JSONResponse({"updated": updated})
 
 
-@router.delete("/{subject}", response_model=schemas.SubjectBody)
-async def delete_subject(subject: str, service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
+@router.delete("/{subject:path}", response_model=schemas.SubjectBody)
+async def delete_subject(subject: SubjectPath, service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
     return JSONResponse({"subject": await run_in_threadpool(services.subjects.delete, service, subject)})
 
 
 @router.delete("", response_model=schemas.DeletedResponse)
-async def delete_all_subjects(service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
+async def delete_all_subjects(
+    _: WholeCollection, service: RecognitionServiceDep, services: ServicesDep
+) -> JSONResponse:
     return JSONResponse({"deleted": await run_in_threadpool(services.subjects.delete_all, service)})
