@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from facekeeper import __version__
-from facekeeper.api import detection, faces, recognition, status, subjects, verification
+from facekeeper.api import detection, faces, health, recognition, status, subjects, verification
 from facekeeper.api.errors import install_error_handlers
 from facekeeper.api.middleware import (
     AccessLogMiddleware,
@@ -25,6 +25,7 @@ from facekeeper.services.bundle import Services
 from facekeeper.services.collection import FaceCollections
 from facekeeper.services.detection import DetectionService
 from facekeeper.services.examples import ExampleService
+from facekeeper.services.health import HealthService
 from facekeeper.services.recognition import RecognitionService
 from facekeeper.services.status import StatusService
 from facekeeper.services.subjects import SubjectService
@@ -49,11 +50,12 @@ def build_services(settings: Settings) -> Services:
     if settings.preload_models:
         pipeline.load()
     collections = FaceCollections(db, ExactIndex())
+    pool = InferencePool(settings.inference_workers)
     return Services(
         settings=settings,
         db=db,
         pipeline=pipeline,
-        pool=InferencePool(settings.inference_workers),
+        pool=pool,
         api_keys=ApiKeyService(db),
         subjects=SubjectService(collections),
         examples=ExampleService(collections, pipeline, settings.save_images_to_db),
@@ -61,6 +63,7 @@ def build_services(settings: Settings) -> Services:
         detection=DetectionService(pipeline),
         verification=VerificationService(pipeline),
         status=StatusService(db, pipeline.embedder.version, settings.save_images_to_db),
+        health=HealthService(db, pipeline, pool, models_loaded=settings.preload_models),
     )
 
 
@@ -84,7 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
         redirect_slashes=False,
     )
     install_error_handlers(app)
-    for module in (subjects, faces, recognition, detection, verification, status):
+    for module in (subjects, faces, recognition, detection, verification, status, health):
         app.include_router(module.router)
     app.include_router(faces.static_router)
     # Added innermost first: requests pass CORS, then logging, then the size limit, then routing.

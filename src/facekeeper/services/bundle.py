@@ -9,6 +9,7 @@ from facekeeper.inference.pool import InferencePool
 from facekeeper.services.api_keys import ApiKeyService
 from facekeeper.services.detection import DetectionService
 from facekeeper.services.examples import ExampleService
+from facekeeper.services.health import HealthService
 from facekeeper.services.recognition import RecognitionService
 from facekeeper.services.status import StatusService
 from facekeeper.services.subjects import SubjectService
@@ -30,3 +31,4 @@ class Services:
     detection: DetectionService
     verification: VerificationService
     status: StatusService
+    health: HealthService

@@ -9,7 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -59,6 +60,17 @@ class Database:
         an ORM session's cost."""
         with self.engine.connect() as connection:
             yield connection
+
+    def ping(self) -> str | None:
+        """None when the database answers a read of the migrated schema, else why not (for /readyz)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT version_num FROM alembic_version")).first()
+        except SQLAlchemyError as error:
+            cause = getattr(error, "orig", None) or error
+            first_line = next(iter(str(cause).strip().splitlines()), "")
+            return f"{type(cause).__name__}: {first_line}"
+        return None
 
     def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent)."""
