@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from facekeeper.domain import SimilarityCoefficients, l2_normalize
+from facekeeper.domain import ScanOptions, SimilarityCoefficients, l2_normalize
 from facekeeper.errors import FacekeeperError
 from facekeeper.inference.base import Detection
 from facekeeper.inference.images import decode_image
-from facekeeper.inference.pipeline import FacePipeline, ScanOptions
-from facekeeper.inference.registry import build_detector, build_embedder
+from facekeeper.inference.pipeline import FacePipeline
+from facekeeper.inference.registry import build_pipeline
 from facekeeper.settings import Settings
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -133,7 +133,7 @@ def is_image(path: Path) -> bool:
 def main(argv: list[str]) -> None:
     root = Path(argv[1] if len(argv) > 1 else os.environ.get("FACEKEEPER_FACES", "../shared/faces"))
     settings = Settings()
-    pipeline = FacePipeline(build_detector(settings.detector, settings), build_embedder(settings.embedder, settings))
+    pipeline = build_pipeline(settings)
 
     print(f"== Detector threshold (D9), {pipeline.detector.version}, max_detect_size {pipeline.max_detect_size}")
     face_scores, stray_scores, nonface_scores = detection_scores(pipeline, root)

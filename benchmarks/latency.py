@@ -46,9 +46,8 @@ import psutil
 import requests
 
 from facekeeper.app import build_services
-from facekeeper.domain import ServiceRecord
+from facekeeper.domain import ScanOptions, ServiceRecord
 from facekeeper.inference.images import decode_image
-from facekeeper.inference.pipeline import ScanOptions
 from facekeeper.services.bundle import Services
 from facekeeper.settings import Settings
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facekeeper.domain import ScanOptions
 from facekeeper.inference.images import decode_image
-from facekeeper.inference.pipeline import FacePipeline, ScanOptions
-from facekeeper.inference.registry import build_detector, build_embedder
+from facekeeper.inference.registry import build_pipeline
 from facekeeper.settings import Settings
 
 PORTRAIT = "obama/ageitgey__examples_obama.jpg"
@@ -36,9 +36,8 @@ def median_ms(action: Callable[[], object], repeats: int = 20) -> float:
 def main(argv: list[str]) -> None:
     root = Path(argv[1] if len(argv) > 1 else os.environ.get("FACEKEEPER_FACES", "../shared/faces"))
     settings = Settings()
-    detector = build_detector(settings.detector, settings)
-    embedder = build_embedder(settings.embedder, settings)
-    pipeline = FacePipeline(detector, embedder)
+    pipeline = build_pipeline(settings)
+    detector, embedder = pipeline.detector, pipeline.embedder
     pipeline.load()
     calculator = ScanOptions(plugins=frozenset({"calculator"}))
 

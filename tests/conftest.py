@@ -16,8 +16,6 @@ from tests.support import squares
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 
-squares.register()
-
 
 class Api:
     """A TestClient bound to one app, with keys for each service type."""
@@ -49,7 +47,7 @@ class Api:
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
     """Fake square/colour models: fast, no weights."""
-    with TestClient(create_app(squares.test_settings(data_dir=tmp_path))) as client:
+    with TestClient(create_app(squares.test_settings(data_dir=tmp_path), squares.registry())) as client:
         yield Api(client)
 
 

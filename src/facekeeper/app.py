@@ -17,9 +17,8 @@ from facekeeper.api.middleware import (
     TrailingSlashMiddleware,
 )
 from facekeeper.index.exact import ExactIndex
-from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.inference.pool import InferencePool
-from facekeeper.inference.registry import build_attribute_models, build_detector, build_embedder
+from facekeeper.inference.registry import ModelRegistry, build_pipeline
 from facekeeper.services.api_keys import ApiKeyService
 from facekeeper.services.bundle import Services
 from facekeeper.services.collection import FaceCollections
@@ -34,19 +33,15 @@ from facekeeper.settings import Settings
 from facekeeper.storage.db import Database
 
 
-def build_services(settings: Settings) -> Services:
-    """Models are built but not loaded: they load on first use (or now, with `preload_models`)."""
+def build_services(settings: Settings, registry: ModelRegistry | None = None) -> Services:
+    """Models are built but not loaded: they load on first use (or now, with `preload_models`).
+
+    `registry` defaults to the built-in models plus installed `facekeeper.models` entry points.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     db.upgrade()
-    pipeline = FacePipeline(
-        build_detector(settings.detector, settings),
-        build_embedder(settings.embedder, settings),
-        build_attribute_models(settings),
-        max_detect_size=settings.max_detect_size,
-        max_image_pixels=settings.max_image_pixels,
-        default_threshold=settings.det_prob_threshold,
-    )
+    pipeline = build_pipeline(settings, registry)
     if settings.preload_models:
         pipeline.load()
     collections = FaceCollections(db, ExactIndex())
@@ -67,10 +62,10 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, registry: ModelRegistry | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
+        services = build_services(settings, registry)
         app.state.services = services
         try:
             yield

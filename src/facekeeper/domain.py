@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -65,8 +65,59 @@ class Face:
     box: BoundingBox
     landmarks: list[tuple[int, int]]
     embedding: np.ndarray | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)  # plugin slug -> value (e.g. Age, Pose)
     execution_time_ms: dict[str, float] = field(default_factory=dict)
+
+
+# Slugs the pipeline answers itself; every other `face_plugins` slug names a face plugin (age, mask...).
+CALCULATOR = "calculator"
+LANDMARKS = "landmarks"
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What one request asks of the face pipeline (CompreFace's `find_faces` parameters)."""
+
+    limit: int = 0  # 0 = all; keep the biggest boxes (area desc)
+    det_prob_threshold: float | None = None  # None = detector default; keep probability > threshold (strict)
+    plugins: frozenset[str] = field(default_factory=frozenset)  # slugs; 'calculator' computes embeddings
+    detect_faces: bool = True  # False: the whole image is one face with probability 1.0
+    max_faces: int | None = None  # hard cap used by enrolment (CompreFace asks the core for 2 faces)
+
+
+def with_calculator(options: ScanOptions) -> ScanOptions:
+    """Recognition and verification always need embeddings, whatever plugins the client asked for."""
+    return replace(options, plugins=options.plugins | {CALCULATOR})
+
+
+@dataclass(frozen=True)
+class Age:
+    """CompreFace's `age`: an age range in years and the probability that the age lies in it."""
+
+    low: int
+    high: int
+    probability: float
+
+
+@dataclass(frozen=True)
+class Gender:
+    value: str  # "male" or "female"
+    probability: float
+
+
+@dataclass(frozen=True)
+class Mask:
+    value: str  # "without_mask", "with_mask" (D2; "mask_weared_incorrect" only from a model that can tell)
+    probability: float
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Head rotation in degrees; sign conventions in docs/models.md."""
+
+    pitch: float
+    yaw: float
+    roll: float
 
 
 @dataclass

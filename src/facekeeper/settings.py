@@ -6,6 +6,7 @@ Nothing here is instantiated at import time: the CLI and the tests build a `Sett
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import Field
@@ -35,9 +36,20 @@ class Settings(BaseSettings):
     )
     inference_workers: int = Field(2, ge=1, description="Worker threads running models concurrently.")
     onnx_threads: int = Field(1, ge=1, description="onnxruntime intra-op threads per session.")
+    plugins: str = Field(
+        "",
+        description="Face plugins the server offers (comma-separated slugs, like CompreFace's EXTRA_PLUGINS); "
+        "empty for none. `calculator` and `landmarks` are always available.",
+    )
     preload_models: bool = Field(False, description="Load the models at start-up instead of first use.")
 
     log_level: str = Field("info", description="Log level of the facekeeper and uvicorn loggers.")
+
+    @property
+    def plugin_slugs(self) -> list[str]:
+        """`plugins` split on commas and whitespace, lower case, duplicates dropped, order kept."""
+        slugs = (slug.lower() for slug in re.split(r"[,\s]+", self.plugins) if slug)
+        return list(dict.fromkeys(slugs))
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from facekeeper.domain import SimilarityCoefficients
 from facekeeper.inference.base import Detection
+from facekeeper.inference.crops import ARCFACE_112, CropSpec, FaceCrops
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -60,21 +61,23 @@ class FakeEmbedder:
         return np.repeat(means[:, None], self.dimension, axis=1) + np.arange(self.dimension, dtype=np.float32)
 
 
-class FakeAttributeModel:
-    """Answers with the detection's probability, so a test can tell faces apart."""
+class FakePlugin:
+    """Answers with each face's mean crop colour, so a test can tell faces apart; records its batches."""
 
-    version = "fake.AgeDetector@1"
-
-    def __init__(self, slug: str = "age") -> None:
+    def __init__(self, slug: str = "age", needs_landmarks: bool = False, crop: CropSpec = ARCFACE_112) -> None:
         self.slug = slug
-        self.calls = 0
+        self.version = f"fake.{slug}@1"
+        self.needs_landmarks = needs_landmarks
+        self.crop = crop
+        self.batches: list[int] = []
 
     def load(self) -> None:
         pass
 
-    def predict(self, image_rgb: np.ndarray, detection: Detection) -> object:
-        self.calls += 1
-        return {"probability": detection.probability}
+    def predict(self, faces: FaceCrops) -> list[object]:
+        crops = faces.get(self.crop)
+        self.batches.append(len(crops))
+        return [{"mean": float(crop.mean())} for crop in crops]
 
 
 def encode(image: Image.Image, image_format: str, **params: object) -> bytes:

@@ -8,10 +8,10 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from facekeeper.domain import l2_normalize
+from facekeeper.domain import ScanOptions, l2_normalize
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.pipeline import FacePipeline, ScanOptions
-from facekeeper.inference.registry import build_detector, build_embedder
+from facekeeper.inference.pipeline import FacePipeline
+from facekeeper.inference.registry import build_pipeline
 from facekeeper.settings import Settings
 
 from .fakes import FIXTURES
@@ -25,8 +25,7 @@ STRANGERS = ["stranger_elon_musk", "stranger_steve_carell"]
 
 @pytest.fixture(scope="module")
 def pipeline() -> Iterator[FacePipeline]:
-    settings = Settings()
-    faces = FacePipeline(build_detector("yunet", settings), build_embedder("sface", settings))
+    faces = build_pipeline(Settings(plugins=""))
     faces.load()
     yield faces
 

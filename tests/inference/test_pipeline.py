@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facekeeper.domain import ScanOptions
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.pipeline import FacePipeline, ScanOptions
+from facekeeper.inference.pipeline import FacePipeline
 
-from .fakes import FakeAttributeModel, FakeDetector, FakeEmbedder, box, encode
+from .fakes import FakeDetector, FakeEmbedder, FakePlugin, box, encode
 
 SMALL, MIDDLE, BIG = box(10, 10, 30, 30, 0.9), box(100, 100, 160, 160, 0.7), box(300, 200, 420, 340, 0.6)
 
 
 def pipeline(*detections, **kwargs) -> FacePipeline:
-    attribute_models = kwargs.pop("attribute_models", {})
-    return FacePipeline(FakeDetector(list(detections)), FakeEmbedder(), attribute_models, **kwargs)
+    plugins = kwargs.pop("plugins", ())
+    return FacePipeline(FakeDetector(list(detections)), FakeEmbedder(), plugins, **kwargs)
 
 
 def test_faces_come_biggest_first(blank_rgb: np.ndarray) -> None:
@@ -116,22 +117,43 @@ def test_detector_time_is_integer_divided_by_face_count(blank_rgb: np.ndarray) -
     assert isinstance(value, float) and value == int(value)
 
 
-def test_attribute_models_run_by_slug_and_unknown_slugs_are_ignored(blank_rgb: np.ndarray) -> None:
-    age, mask = FakeAttributeModel("age"), FakeAttributeModel("mask")
+def test_plugins_run_by_slug_once_per_photo_and_unknown_slugs_are_ignored(blank_rgb: np.ndarray) -> None:
+    blank_rgb[100:160, 100:160] = 200  # MIDDLE's face is brighter than SMALL's
+    age, mask = FakePlugin("age"), FakePlugin("mask")
     options = ScanOptions(plugins=frozenset({"age", "landmarks2d106", "undefined"}))
-    scan = pipeline(SMALL, MIDDLE, attribute_models={"age": age, "mask": mask}).scan_image(blank_rgb, options)
-    assert [face.attributes for face in scan.faces] == [{"age": {"probability": 0.7}}, {"age": {"probability": 0.9}}]
-    assert mask.calls == 0
-    assert scan.plugins_versions == {"detector": "fake.FaceDetector@1", "age": "fake.AgeDetector@1"}
-    assert "age" in scan.faces[0].execution_time_ms
+    scan = pipeline(SMALL, MIDDLE, plugins=[age, mask]).scan_image(blank_rgb, options)
+    assert age.batches == [2] and mask.batches == []  # both faces in one batch
+    ages = [face.attributes["age"]["mean"] for face in scan.faces]
+    assert ages[0] > ages[1]  # each face got its own value, in face order (MIDDLE is bigger)
+    assert all(set(face.attributes) == {"age"} for face in scan.faces)
+    assert scan.plugins_versions == {"detector": "fake.FaceDetector@1", "age": "fake.age@1"}
+    assert all(set(face.execution_time_ms) == {"detector", "age"} for face in scan.faces)
+
+
+def test_every_plugin_is_timed_and_versioned_whatever_its_slug(blank_rgb: np.ndarray) -> None:
+    plugins = [FakePlugin("age"), FakePlugin("gender"), FakePlugin("mask", True), FakePlugin("emotion")]
+    options = ScanOptions(plugins=frozenset({"calculator", "age", "gender", "mask", "emotion"}))
+    scan = pipeline(SMALL, plugins=plugins).scan_image(blank_rgb, options)
+    expected = {"detector", "calculator", "age", "gender", "mask", "emotion"}
+    assert set(scan.plugins_versions) == expected
+    assert set(scan.faces[0].execution_time_ms) == expected
+    assert all(ms >= 0 for ms in scan.faces[0].execution_time_ms.values())
+
+
+def test_a_plugin_answering_the_wrong_number_of_faces_is_an_error(blank_rgb: np.ndarray) -> None:
+    class Broken(FakePlugin):
+        def predict(self, faces):  # type: ignore[no-untyped-def]
+            return []
+
+    with pytest.raises(RuntimeError):
+        pipeline(SMALL, plugins=[Broken("age")]).scan_image(blank_rgb, ScanOptions(plugins=frozenset({"age"})))
 
 
 def test_without_detection_the_whole_image_is_one_face(blank_rgb: np.ndarray) -> None:
     detector, embedder = FakeDetector([]), FakeEmbedder()
-    age, pose = FakeAttributeModel("age"), FakeAttributeModel("pose")
-    models = {"age": age, "pose": pose}
+    age, pose = FakePlugin("age"), FakePlugin("pose", needs_landmarks=True)
     options = ScanOptions(detect_faces=False, plugins=frozenset({"calculator", "age", "pose"}))
-    scan = FacePipeline(detector, embedder, models).scan_image(blank_rgb, options)
+    scan = FacePipeline(detector, embedder, [age, pose]).scan_image(blank_rgb, options)
     assert detector.seen_shapes == []
     assert len(scan.faces) == 1
     face = scan.faces[0]
@@ -144,7 +166,8 @@ def test_without_detection_the_whole_image_is_one_face(blank_rgb: np.ndarray) ->
     )
     assert face.landmarks == []
     assert embedder.batches[0].shape == (1, 112, 112, 3)
-    assert set(face.attributes) == {"age"} and pose.calls == 0
+    assert set(face.attributes) == {"age"} and pose.batches == []
+    assert "pose" not in scan.plugins_versions
 
 
 def test_scan_decodes_bytes_first() -> None:

@@ -6,31 +6,61 @@ import threading
 import pytest
 
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference import registry
 from facekeeper.inference.model_files import WeightFile
 from facekeeper.inference.pool import InferencePool
+from facekeeper.inference.registry import ModelRegistry, build_pipeline, default_registry
 from facekeeper.settings import Settings
 
-from .fakes import FakeDetector
+from .fakes import FakeDetector, FakeEmbedder, FakePlugin
+
+
+def fakes(registry: ModelRegistry) -> None:
+    """An outside package's hook: the same shape as the built-in models' `register`."""
+    registry.add_detector("fake", lambda settings: FakeDetector([]))
+    registry.add_embedder("fake", lambda settings: FakeEmbedder())
+    registry.add_plugin("emotion", lambda settings: FakePlugin("emotion"))
 
 
 def test_unknown_model_names_are_model_unavailable() -> None:
+    registry = default_registry()
     with pytest.raises(FacekeeperError) as caught:
         registry.build_detector("no-such-detector", Settings())
     assert caught.value.error is Error.MODEL_UNAVAILABLE
     with pytest.raises(FacekeeperError):
         registry.build_embedder("no-such-embedder", Settings())
+    with pytest.raises(FacekeeperError) as caught:
+        registry.build_plugins(["no-such-plugin"], Settings())
+    assert "unknown plugin" in caught.value.message
 
 
 def test_builtins_are_registered_without_building_anything() -> None:
+    registry = default_registry()
     assert "yunet" in registry.detector_names()
     assert "sface" in registry.embedder_names()
-    assert registry.build_attribute_models(Settings()) == {}
 
 
-def test_an_outside_detector_registers_like_a_builtin() -> None:
-    registry.register_detector("fake-for-test", lambda settings: FakeDetector([]))
-    assert isinstance(registry.build_detector("fake-for-test", Settings()), FakeDetector)
+def test_registries_are_independent_objects() -> None:
+    mine = default_registry(extra_hooks=[fakes])
+    assert "fake" in mine.detector_names() and "emotion" in mine.plugin_slugs()
+    assert "fake" not in default_registry().detector_names()
+
+
+def test_an_outside_hook_registers_like_a_builtin() -> None:
+    settings = Settings(detector="fake", embedder="fake", plugins="Emotion")
+    pipeline = build_pipeline(settings, default_registry(extra_hooks=[fakes]))
+    assert isinstance(pipeline.detector, FakeDetector) and isinstance(pipeline.embedder, FakeEmbedder)
+    assert list(pipeline.plugins) == ["emotion"]
+
+
+@pytest.mark.parametrize("slug", ["calculator", "landmarks", "Age", ""])
+def test_reserved_or_malformed_plugin_slugs_are_refused(slug: str) -> None:
+    with pytest.raises(ValueError):
+        ModelRegistry().add_plugin(slug, lambda settings: FakePlugin(slug))
+
+
+def test_plugins_setting_is_split_like_face_plugins() -> None:
+    assert Settings(plugins=" age, Gender mask,,age ").plugin_slugs == ["age", "gender", "mask"]
+    assert Settings(plugins="").plugin_slugs == []
 
 
 def test_missing_weight_package_names_the_pip_command() -> None:

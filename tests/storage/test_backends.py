@@ -20,7 +20,7 @@ from tests.support.squares import GREEN, RED, one_face
 def backend_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     url = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     settings = squares.test_settings(data_dir=tmp_path, database_url=url)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, squares.registry())) as client:
         yield Api(client)
 
 

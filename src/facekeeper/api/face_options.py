@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from facekeeper.api.params import Params, face_plugins, min_violations
 from facekeeper.api.presenters import FaceFields
-from facekeeper.inference.pipeline import ScanOptions
+from facekeeper.domain import ScanOptions
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,17 @@
 
 `embedding` appears only when the request's `face_plugins` text contains "calculator" (CompreFace's
 substring test), `landmarks` only when asked for, `execution_time` and `plugins_versions` only with
-`status=true`; CompreFace's Java layer keeps only these keys in them.
+`status=true`. Those two hold every model that ran (detector, calculator and each plugin, whatever its
+slug); `landmarks` is never among them, as in CompreFace, because the detector itself provides it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from facekeeper.domain import Face, Match, round_half_up
-
-_TIMED_KEYS = ("age", "gender", "pose", "detector", "calculator", "mask")
+from facekeeper.domain import LANDMARKS, Face, Match, round_half_up
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class FaceFields:
 
     @classmethod
     def of(cls, face_plugins: str | None, slugs: frozenset[str], status: bool, **kwargs: bool) -> FaceFields:
-        return cls(face_plugins or "", "landmarks" in slugs, status, **kwargs)
+        return cls(face_plugins or "", LANDMARKS in slugs, status, **kwargs)
 
     @property
     def embedding(self) -> bool:
@@ -33,7 +33,7 @@ class FaceFields:
 
 def face_json(face: Face, fields: FaceFields) -> dict[str, Any]:
     box = face.box
-    out: dict[str, Any] = dict(face.attributes)
+    out: dict[str, Any] = {slug: plugin_value_json(value) for slug, value in face.attributes.items()}
     if fields.embedding and face.embedding is not None:
         out["embedding"] = [float(x) for x in face.embedding]
     out["box"] = {
@@ -46,19 +46,20 @@ def face_json(face: Face, fields: FaceFields) -> dict[str, Any]:
     if fields.landmarks:
         out["landmarks"] = [[int(x), int(y)] for x, y in face.landmarks]
     if fields.status:
-        out["execution_time"] = {
-            key: float(face.execution_time_ms[key]) for key in _TIMED_KEYS if key in face.execution_time_ms
-        }
+        out["execution_time"] = {key: float(ms) for key, ms in face.execution_time_ms.items()}
     return out
 
 
-def plugins_versions_json(versions: dict[str, str]) -> dict[str, str]:
-    return {key: versions[key] for key in _TIMED_KEYS if key in versions}
+def plugin_value_json(value: object) -> Any:
+    """A plugin's domain value (`Age`, `Gender`, `Mask`, `Pose`, or an outside plugin's dataclass) as JSON."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
 
 
 def with_versions(body: dict[str, Any], versions: dict[str, str], fields: FaceFields) -> dict[str, Any]:
     if fields.status:
-        body["plugins_versions"] = plugins_versions_json(versions)
+        body["plugins_versions"] = dict(versions)
     return body
 
 

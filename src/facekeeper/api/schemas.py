@@ -22,7 +22,30 @@ class Box(BaseModel):
     y_min: int
 
 
+class AgeOut(BaseModel):
+    probability: float
+    high: int
+    low: int
+
+
+class LabelOut(BaseModel):
+    """`gender` (male, female) and `mask` (without_mask, with_mask)."""
+
+    probability: float
+    value: str
+
+
+class PoseOut(BaseModel):
+    pitch: float
+    roll: float
+    yaw: float
+
+
 class FaceOut(BaseModel):
+    age: AgeOut | None = None
+    gender: LabelOut | None = None
+    mask: LabelOut | None = None
+    pose: PoseOut | None = None
     box: Box
     landmarks: list[list[int]] | None = None
     embedding: list[float] | None = None

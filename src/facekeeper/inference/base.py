@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from facekeeper.domain import SimilarityCoefficients
+from facekeeper.inference.crops import FaceCrops
 
 
 @dataclass(frozen=True)
@@ -52,14 +54,15 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
-class FaceAttributeModel(Protocol):
-    """A face plugin beyond detection and embedding (age, gender, mask, pose), selected by slug."""
+class FacePlugin(Protocol):
+    """A face plugin beyond detection and embedding (age, gender, mask, pose), selected by its slug."""
 
-    slug: str  # the `face_plugins` slug and the response key, e.g. "age"
+    slug: str  # the `face_plugins` slug and the key of its value in the face object, e.g. "age"
     version: str  # CompreFace `plugins_versions.<slug>`
+    needs_landmarks: bool  # True: skipped when the whole image is the face (CompreFace skips pose and mask)
 
     def load(self) -> None: ...
 
-    def predict(self, image_rgb: np.ndarray, detection: Detection) -> object:
-        """The JSON-ready value placed under `slug` in the face object."""
+    def predict(self, faces: FaceCrops) -> Sequence[object]:
+        """One value per face, in order (a domain value such as `Age`, or any JSON-ready value)."""
         ...

@@ -1,7 +1,8 @@
-"""Image bytes to faces: decode, detect on a downscaled copy, filter, align, embed, run attribute plugins.
+"""Image bytes to faces: decode, detect on a downscaled copy, filter, align, embed, run face plugins.
 
 Reproduces CompreFace's core (`find_faces`) semantics: strict `probability > threshold`, area-descending
 order, `limit` after thresholding, per-face execution times, and code 28 for "nothing usable here".
+The embedder and every plugin see all faces of a photo as one batch of crops (`FaceCrops`).
 """
 
 from __future__ import annotations
@@ -9,31 +10,16 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from facekeeper.domain import BoundingBox, Face, FaceScan
+from facekeeper.domain import CALCULATOR, BoundingBox, Face, FaceScan, ScanOptions
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.alignment import align_faces, resize_whole
-from facekeeper.inference.base import Detection, Detector, Embedder, FaceAttributeModel
+from facekeeper.inference.base import Detection, Detector, Embedder, FacePlugin
+from facekeeper.inference.crops import ARCFACE_112, FaceCrops
 from facekeeper.inference.images import decode_image
-
-CALCULATOR = "calculator"
-# CompreFace drops these plugins when the whole image is the face: there are no landmarks to pose or crop.
-SKIPPED_WITHOUT_DETECTION = frozenset({"pose", "mask"})
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    limit: int = 0  # 0 = all; keep the biggest boxes (area desc)
-    det_prob_threshold: float | None = None  # None = detector default; keep probability > threshold (strict)
-    plugins: frozenset[str] = field(default_factory=frozenset)  # slugs; 'calculator' computes embeddings
-    detect_faces: bool = True  # False: the whole image is one face with probability 1.0
-    max_faces: int | None = None  # hard cap used by enrolment (CompreFace asks the core for 2 faces)
 
 
 class FacePipeline:
@@ -43,7 +29,7 @@ class FacePipeline:
         self,
         detector: Detector,
         embedder: Embedder,
-        attribute_models: Mapping[str, FaceAttributeModel] = MappingProxyType({}),
+        plugins: Sequence[FacePlugin] = (),
         *,
         max_detect_size: int = 640,
         max_image_pixels: int = 40_000_000,
@@ -51,7 +37,7 @@ class FacePipeline:
     ) -> None:
         self.detector = detector
         self.embedder = embedder
-        self.attribute_models = dict(attribute_models)
+        self.plugins = {plugin.slug: plugin for plugin in plugins}
         self.max_detect_size = max_detect_size
         self.max_image_pixels = max_image_pixels
         self.default_threshold = detector.default_threshold if default_threshold is None else default_threshold
@@ -65,8 +51,8 @@ class FacePipeline:
                 return
             self.detector.load()
             self.embedder.load()
-            for model in self.attribute_models.values():
-                model.load()
+            for plugin in self.plugins.values():
+                plugin.load()
             self._loaded = True
 
     def scan(self, image: bytes, options: ScanOptions) -> FaceScan:
@@ -77,25 +63,22 @@ class FacePipeline:
         versions = {"detector": self.detector.version}
         if options.detect_faces:
             detections, detector_ms = self._detect(image_rgb, options)
+            crops = FaceCrops(image_rgb, [d.landmarks for d in detections])
         else:
             height, width = image_rgb.shape[:2]
             detections, detector_ms = [Detection(0, 0, width, height, 1.0, np.zeros((0, 2)))], 0.0
+            crops = FaceCrops(image_rgb, None)
         faces = [_to_face(detection, image_rgb.shape) for detection in detections]
         for face in faces:
             face.execution_time_ms["detector"] = float(detector_ms // len(faces))
         if CALCULATOR in options.plugins:
-            self._embed(image_rgb, detections, faces, options.detect_faces)
+            self._embed(crops, faces)
             versions[CALCULATOR] = self.embedder.version
-        for slug in sorted(options.plugins):
-            model = self.attribute_models.get(slug)
-            if model is None or (not options.detect_faces and slug in SKIPPED_WITHOUT_DETECTION):
-                continue
-            model.load()
-            for face, detection in zip(faces, detections, strict=True):
-                started = time.perf_counter()
-                face.attributes[slug] = model.predict(image_rgb, detection)
-                face.execution_time_ms[slug] = _elapsed_ms(started)
-            versions[slug] = model.version
+        for plugin in self.plugins.values():
+            # CompreFace drops pose and mask when the whole image is the face: no landmarks to place them.
+            if plugin.slug in options.plugins and not (crops.whole_image and plugin.needs_landmarks):
+                self._run_plugin(plugin, crops, faces)
+                versions[plugin.slug] = plugin.version
         return FaceScan(faces=faces, plugins_versions=versions)
 
     def _detect(self, image_rgb: np.ndarray, options: ScanOptions) -> tuple[list[Detection], float]:
@@ -127,16 +110,27 @@ class FacePipeline:
         small = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
         return small, width / size[0], height / size[1]
 
-    def _embed(self, image_rgb: np.ndarray, detections: list[Detection], faces: list[Face], aligned: bool) -> None:
+    def _embed(self, crops: FaceCrops, faces: list[Face]) -> None:
         """One embedder batch for every kept face; crops come from the full-resolution image."""
         self.embedder.load()
         started = time.perf_counter()
-        crops = align_faces(image_rgb, [d.landmarks for d in detections]) if aligned else resize_whole(image_rgb)[None]
-        embeddings = self.embedder.embed(crops)
+        embeddings = self.embedder.embed(crops.get(ARCFACE_112))
         per_face_ms = _elapsed_ms(started) / len(faces)
         for face, embedding in zip(faces, embeddings, strict=True):
             face.embedding = np.asarray(embedding, dtype=np.float32)
             face.execution_time_ms[CALCULATOR] = per_face_ms
+
+    def _run_plugin(self, plugin: FacePlugin, crops: FaceCrops, faces: list[Face]) -> None:
+        """One batch for every face; the batch time (crops included) is shared equally, like the embedder's."""
+        plugin.load()
+        started = time.perf_counter()
+        values = list(plugin.predict(crops))
+        if len(values) != len(faces):
+            raise RuntimeError(f"plugin {plugin.slug} answered {len(values)} values for {len(faces)} faces")
+        per_face_ms = _elapsed_ms(started) / len(faces)
+        for face, value in zip(faces, values, strict=True):
+            face.attributes[plugin.slug] = value
+            face.execution_time_ms[plugin.slug] = per_face_ms
 
 
 def _check_threshold(threshold: float | None) -> None:

@@ -1,95 +1,113 @@
-"""Model names (settings.detector, settings.embedder) and plugin slugs mapped to factories.
+"""Model names (settings.detector, settings.embedder) and plugin slugs (settings.plugins) mapped to factories.
 
-Built-in models register through the same functions an outside module would call, and only factories are
-stored: nothing is loaded until a factory is called and the model's first scan (or `load()`) runs.
+A `ModelRegistry` is an object built by `create_app`, never a module global: each app (and each test) has
+its own. Built-in models register through the same hook an outside package uses, a function
+`register(registry)`; outside packages declare theirs as an entry point in the `facekeeper.models` group.
+Only factories are stored: nothing is built until a name is selected, nothing loaded until first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from importlib.metadata import entry_points
 from typing import TypeVar
 
+from facekeeper.domain import CALCULATOR, LANDMARKS
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.base import Detector, Embedder, FaceAttributeModel
+from facekeeper.inference.base import Detector, Embedder, FacePlugin
+from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.settings import Settings
 
 DetectorFactory = Callable[[Settings], Detector]
 EmbedderFactory = Callable[[Settings], Embedder]
-AttributeModelFactory = Callable[[Settings], FaceAttributeModel]
+PluginFactory = Callable[[Settings], FacePlugin]
 Model = TypeVar("Model")
 
-_detectors: dict[str, DetectorFactory] = {}
-_embedders: dict[str, EmbedderFactory] = {}
-_attribute_models: dict[str, AttributeModelFactory] = {}
+ENTRY_POINT_GROUP = "facekeeper.models"
+# The pipeline answers these slugs itself; a plugin may not take them.
+RESERVED_SLUGS = frozenset({CALCULATOR, LANDMARKS})
+BUILTIN_MODULES = (
+    "facekeeper.inference.models.yunet",
+    "facekeeper.inference.models.sface",
+)
 
 
-def register_detector(name: str, factory: DetectorFactory) -> None:
-    _detectors[name] = factory
+class ModelRegistry:
+    """Factories by name; a later registration under the same name replaces the earlier one."""
+
+    def __init__(self) -> None:
+        self._detectors: dict[str, DetectorFactory] = {}
+        self._embedders: dict[str, EmbedderFactory] = {}
+        self._plugins: dict[str, PluginFactory] = {}
+
+    def add_detector(self, name: str, factory: DetectorFactory) -> None:
+        self._detectors[name] = factory
+
+    def add_embedder(self, name: str, factory: EmbedderFactory) -> None:
+        self._embedders[name] = factory
+
+    def add_plugin(self, slug: str, factory: PluginFactory) -> None:
+        """`slug` is the `face_plugins` slug, lower case; 'calculator' and 'landmarks' are the pipeline's."""
+        if slug in RESERVED_SLUGS or slug != slug.lower() or not slug:
+            raise ValueError(f"{slug!r} cannot be a plugin slug")
+        self._plugins[slug] = factory
+
+    def detector_names(self) -> list[str]:
+        return sorted(self._detectors)
+
+    def embedder_names(self) -> list[str]:
+        return sorted(self._embedders)
+
+    def plugin_slugs(self) -> list[str]:
+        return sorted(self._plugins)
+
+    def build_detector(self, name: str, settings: Settings) -> Detector:
+        return _build("detector", self._detectors, name, settings)
+
+    def build_embedder(self, name: str, settings: Settings) -> Embedder:
+        return _build("embedder", self._embedders, name, settings)
+
+    def build_plugins(self, slugs: Iterable[str], settings: Settings) -> list[FacePlugin]:
+        """The named plugins, in the order given; an unknown slug is a start-up error, not a silent no-op."""
+        return [_build("plugin", self._plugins, slug, settings) for slug in slugs]
 
 
-def register_embedder(name: str, factory: EmbedderFactory) -> None:
-    _embedders[name] = factory
+RegistryHook = Callable[[ModelRegistry], None]
 
 
-def register_attribute_model(slug: str, factory: AttributeModelFactory) -> None:
-    """`slug` is the `face_plugins` slug; 'landmarks' and 'calculator' belong to the pipeline itself."""
-    _attribute_models[slug] = factory
+def default_registry(extra_hooks: Iterable[RegistryHook] = ()) -> ModelRegistry:
+    """Built-in models, then every installed `facekeeper.models` entry point, then `extra_hooks`."""
+    registry = ModelRegistry()
+    for hook in [*builtin_hooks(), *entry_point_hooks(), *extra_hooks]:
+        hook(registry)
+    return registry
 
 
-def detector_names() -> list[str]:
-    _register_builtins()
-    return sorted(_detectors)
+def build_pipeline(settings: Settings, registry: ModelRegistry | None = None) -> FacePipeline:
+    """The pipeline `settings` select (detector, embedder, plugins), built but not loaded."""
+    models = registry if registry is not None else default_registry()
+    return FacePipeline(
+        models.build_detector(settings.detector, settings),
+        models.build_embedder(settings.embedder, settings),
+        models.build_plugins(settings.plugin_slugs, settings),
+        max_detect_size=settings.max_detect_size,
+        max_image_pixels=settings.max_image_pixels,
+        default_threshold=settings.det_prob_threshold,
+    )
 
 
-def embedder_names() -> list[str]:
-    _register_builtins()
-    return sorted(_embedders)
+def builtin_hooks() -> list[RegistryHook]:
+    return [importlib.import_module(module).register for module in BUILTIN_MODULES]
+
+
+def entry_point_hooks() -> list[RegistryHook]:
+    return [entry.load() for entry in entry_points(group=ENTRY_POINT_GROUP)]
 
 
 def _build(kind: str, factories: Mapping[str, Callable[[Settings], Model]], name: str, settings: Settings) -> Model:
-    _register_builtins()
     factory = factories.get(name)
     if factory is None:
-        reason = f"unknown {kind}; known: {_known(factories)}"
+        reason = f"unknown {kind}; known: {', '.join(sorted(factories)) or 'none'}"
         raise FacekeeperError(Error.MODEL_UNAVAILABLE, name=name, reason=reason)
     return factory(settings)
-
-
-def build_detector(name: str, settings: Settings) -> Detector:
-    return _build("detector", _detectors, name, settings)
-
-
-def build_embedder(name: str, settings: Settings) -> Embedder:
-    return _build("embedder", _embedders, name, settings)
-
-
-def build_attribute_models(settings: Settings) -> dict[str, FaceAttributeModel]:
-    """Every registered attribute model, by slug; each loads its weights lazily on first use."""
-    _register_builtins()
-    return {slug: factory(settings) for slug, factory in _attribute_models.items()}
-
-
-def _known(factories: Mapping[str, Callable[[Settings], object]]) -> str:
-    return ", ".join(sorted(factories)) or "none"
-
-
-def _yunet(settings: Settings) -> Detector:
-    from facekeeper.inference.model_files import YUNET_INT8
-    from facekeeper.inference.models.yunet import YuNetDetector
-
-    return YuNetDetector(YUNET_INT8.locate(), settings.onnx_threads)
-
-
-def _sface(settings: Settings) -> Embedder:
-    from facekeeper.inference.model_files import SFACE_INT8
-    from facekeeper.inference.models.sface import SFaceEmbedder
-
-    return SFaceEmbedder(SFACE_INT8.locate(), settings.onnx_threads)
-
-
-def _register_builtins() -> None:
-    """Called on first use, not at import; a name an outside module registered first keeps its factory."""
-    if "yunet" not in _detectors:
-        register_detector("yunet", _yunet)
-    if "sface" not in _embedders:
-        register_embedder("sface", _sface)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from facekeeper.domain import SimilarityCoefficients, l2_normalize, round_half_up
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.pipeline import ScanOptions
 
 
 def parse_embeddings(value: object, field: str) -> np.ndarray:
@@ -58,8 +55,3 @@ def pairwise_similarities(coefficients: SimilarityCoefficients, source: np.ndarr
     check_dimension(targets.shape[1], source.shape[0])
     distances = np.linalg.norm(l2_normalize(targets) - l2_normalize(source.reshape(1, -1)), axis=1)
     return [similarity_of(coefficients, float(d)) for d in distances]
-
-
-def with_calculator(options: ScanOptions) -> ScanOptions:
-    """Recognition and verification always need embeddings, whatever plugins the client asked for."""
-    return replace(options, plugins=options.plugins | {"calculator"})

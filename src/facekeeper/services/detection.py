@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from facekeeper.domain import FaceScan
-from facekeeper.inference.pipeline import FacePipeline, ScanOptions
+from facekeeper.domain import FaceScan, ScanOptions
+from facekeeper.inference.pipeline import FacePipeline
 
 
 class DetectionService:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.exc import IntegrityError
 
-from facekeeper.domain import Example, ServiceRecord, l2_normalize
+from facekeeper.domain import CALCULATOR, Example, ScanOptions, ServiceRecord, l2_normalize
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.pipeline import FacePipeline, ScanOptions
+from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.services.collection import FaceCollections
 from facekeeper.storage.repositories import ExampleRepository
 
@@ -45,7 +45,7 @@ class ExampleService:
             )
         scan = self.pipeline.scan(
             image,
-            ScanOptions(det_prob_threshold=det_prob_threshold, plugins=frozenset({"calculator"}), max_faces=2),
+            ScanOptions(det_prob_threshold=det_prob_threshold, plugins=frozenset({CALCULATOR}), max_faces=2),
         )
         if len(scan.faces) > 1:
             raise FacekeeperError(Error.TOO_MANY_FACES)

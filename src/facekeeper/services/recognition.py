@@ -6,15 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facekeeper.domain import Face, FaceScan, Match, ServiceRecord, SimilarityCoefficients
+from facekeeper.domain import Face, FaceScan, Match, ScanOptions, ServiceRecord, SimilarityCoefficients, with_calculator
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.pipeline import FacePipeline, ScanOptions
+from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.services.collection import FaceCollections
 from facekeeper.services.comparison import (
     check_dimension,
     pairwise_similarities,
     similarity_of,
-    with_calculator,
 )
 from facekeeper.storage.repositories import ExampleRepository
 

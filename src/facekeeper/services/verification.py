@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facekeeper.domain import Face
+from facekeeper.domain import Face, ScanOptions, with_calculator
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.pipeline import FacePipeline, ScanOptions
-from facekeeper.services.comparison import pairwise_similarities, with_calculator
+from facekeeper.inference.pipeline import FacePipeline
+from facekeeper.services.comparison import pairwise_similarities
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""One module per model family; each registers itself in `facekeeper.inference.registry`."""
+"""One module per model family; each offers `register(registry)`, the hook outside packages implement too."""

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from facekeeper.domain import SimilarityCoefficients
-from facekeeper.inference.session import LazySession, ModelSession, OnnxSession
+from facekeeper.inference.model_files import SFACE_INT8
+from facekeeper.inference.onnx_model import OnnxModel
+from facekeeper.inference.session import ModelSession, OnnxSession
+
+if TYPE_CHECKING:
+    from facekeeper.inference.registry import ModelRegistry
+    from facekeeper.settings import Settings
 
 INPUT_NAME = "data"
 
 
-class SFaceEmbedder:
+class SFaceEmbedder(OnnxModel):
     """Embedder protocol implementation; the int8 file, folded to fp32 weights at load."""
 
     # The weight file is part of the name: embeddings from another SFace file are not interchangeable.
@@ -22,19 +29,20 @@ class SFaceEmbedder:
     coefficients = SimilarityCoefficients(c0=1.068744, c1=5.707858)
 
     def __init__(self, model_path: Path, threads: int = 1, *, session: ModelSession | None = None) -> None:
-        if session is not None:
-            self._session = LazySession.ready(session)
-        else:
-            # The file is exported for batch 1 but nothing in it depends on that: any batch size works.
-            self._session = LazySession(lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (0,)}))
-
-    def load(self) -> None:
-        self._session.get()
+        # The file is exported for batch 1 but nothing in it depends on that: any batch size works.
+        super().__init__(lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (0,)}), session)
 
     def embed(self, faces_rgb: np.ndarray) -> np.ndarray:
         if len(faces_rgb) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # RGB, 0..255, no mean or scale: feeding BGR measurably hurts recognition (docs/models.md).
         blob = np.ascontiguousarray(np.asarray(faces_rgb, dtype=np.float32).transpose(0, 3, 1, 2))
-        embeddings = self._session.get().run({INPUT_NAME: blob})[0]
+        embeddings = self.session.run({INPUT_NAME: blob})[0]
         return np.asarray(embeddings, dtype=np.float32).reshape(len(faces_rgb), self.dimension)
+
+
+def register(registry: ModelRegistry) -> None:
+    def build(settings: Settings) -> SFaceEmbedder:
+        return SFaceEmbedder(SFACE_INT8.locate(), settings.onnx_threads)
+
+    registry.add_embedder("sface", build)

@@ -7,18 +7,25 @@ and block-quantisation fixes of `OnnxSession` apply; the anchor-free decoding be
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from facekeeper.inference.base import Detection
-from facekeeper.inference.session import LazySession, ModelSession, OnnxSession
+from facekeeper.inference.model_files import YUNET_INT8
+from facekeeper.inference.onnx_model import OnnxModel
+from facekeeper.inference.session import ModelSession, OnnxSession
+
+if TYPE_CHECKING:
+    from facekeeper.inference.registry import ModelRegistry
+    from facekeeper.settings import Settings
 
 STRIDES = (8, 16, 32)
 INPUT_NAME = "input"
 
 
-class YuNetDetector:
+class YuNetDetector(OnnxModel):
     """Detector protocol implementation; any input size, zero-padded right and bottom to a multiple of 32."""
 
     version = "yunet.FaceDetector@2023mar"
@@ -37,13 +44,7 @@ class YuNetDetector:
         # Candidates under this never reach the pipeline: a lower det_prob_threshold finds nothing more.
         self.candidate_threshold = candidate_threshold
         self.nms_iou = nms_iou
-        if session is not None:
-            self._session = LazySession.ready(session)
-        else:
-            self._session = LazySession(lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (2, 3)}))
-
-    def load(self) -> None:
-        self._session.get()
+        super().__init__(lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (2, 3)}), session)
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
         height, width = image_rgb.shape[:2]
@@ -51,7 +52,7 @@ class YuNetDetector:
         blob = np.zeros((1, 3, padded_height, padded_width), dtype=np.float32)
         # YuNet was trained on OpenCV's BGR order, 0..255, no normalisation.
         blob[0, :, :height, :width] = image_rgb[:, :, ::-1].transpose(2, 0, 1)
-        outputs = self._session.get().run({INPUT_NAME: blob})
+        outputs = self.session.run({INPUT_NAME: blob})
         return self._decode(outputs, padded_height, padded_width)
 
     def _decode(self, outputs: list[np.ndarray], height: int, width: int) -> list[Detection]:
@@ -88,3 +89,10 @@ class YuNetDetector:
             )
             for i in np.asarray(kept, dtype=int).reshape(-1)
         ]
+
+
+def register(registry: ModelRegistry) -> None:
+    def build(settings: Settings) -> YuNetDetector:
+        return YuNetDetector(YUNET_INT8.locate(), settings.onnx_threads)
+
+    registry.add_detector("yunet", build)
