@@ -17,16 +17,17 @@ $(STAMP): pyproject.toml requirements.txt requirements-models.txt
 run: $(STAMP)
 	$(BIN)/facekeeper serve --host 0.0.0.0 --port 8000 --data-dir ./data
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not models and not slow"
 
+# Static checks run before every test run: lint, formatting and types (mypy, strict; see pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/latency.py

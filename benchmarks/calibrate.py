@@ -90,6 +90,7 @@ def identity_embeddings(pipeline: FacePipeline, root: Path, threshold: float) ->
             except FacekeeperError:
                 print(f"  no face: {path.relative_to(root)}")
                 continue
+            assert face.embedding is not None
             people.setdefault(folder.name, []).append(l2_normalize(face.embedding))
     return people
 

@@ -23,6 +23,7 @@ and to the in-process pipeline alike.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -308,7 +309,7 @@ class PeakRss(threading.Thread):
             self._stop_event.wait(self.interval_s)
 
     def current_mb(self) -> float:
-        return self.process.memory_info().rss / 2**20
+        return float(self.process.memory_info().rss / 2**20)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -331,18 +332,18 @@ class CpuWindow:
     @staticmethod
     def _machine_busy() -> float:
         times = psutil.cpu_times()
-        return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
+        return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
     @staticmethod
     def _own() -> float:
         """This process and its reaped children (the CLI calls), not the running server."""
         t = psutil.Process().cpu_times()
-        return t.user + t.system + t.children_user + t.children_system
+        return float(t.user + t.system + t.children_user + t.children_system)
 
     @staticmethod
     def _server(pid: int) -> float:
         t = psutil.Process(pid).cpu_times()
-        return t.user + t.system
+        return float(t.user + t.system)
 
     def cores_used(self, server_pid: int) -> dict[str, float]:
         wall = time.perf_counter() - self.started
@@ -425,7 +426,8 @@ def enrol_collection(base: str, key: str, photos: list[EnrolPhoto], size: int, c
             return "unusable" if body.get("code") in NO_USABLE_FACE else "failed"
         raise RuntimeError(f"enrolment -> {response.status_code}: {response.text[:300]}")
 
-    usable, subjects, done, round_number = list(photos), set(), 0, 0
+    subjects: set[str] = set()
+    usable, done, round_number = list(photos), 0, 0
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         while done < size:
@@ -469,16 +471,16 @@ def measure_latency(
         for photo_key, photo in (("one_face", one), ("group", group)):
             cases: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
                 "detect": (
-                    lambda p=photo: detect(session, base, keys["detection"], p),
-                    lambda p=photo: services.detection.detect(p.data, plain),
+                    functools.partial(detect, session, base, keys["detection"], photo),
+                    functools.partial(services.detection.detect, photo.data, plain),
                 ),
                 "recognize": (
-                    lambda p=photo: recognize(session, base, keys["recognition"], p),
-                    lambda p=photo: services.recognition.recognize(record, p.data, plain, 1),
+                    functools.partial(recognize, session, base, keys["recognition"], photo),
+                    functools.partial(services.recognition.recognize, record, photo.data, plain, 1),
                 ),
                 "verify": (
-                    lambda p=photo: verify(session, base, keys["verification"], one, p),
-                    lambda p=photo: services.verification.verify(one.data, p.data, plain),
+                    functools.partial(verify, session, base, keys["verification"], one, photo),
+                    functools.partial(services.verification.verify, one.data, photo.data, plain),
                 ),
             }
             for route, (over_http, in_process) in cases.items():

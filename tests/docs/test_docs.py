@@ -23,7 +23,7 @@ def _commands() -> list[str]:
     parser = build_parser()
     found = []
     for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
-        for name, sub in action.choices.items():
+        for name, sub in action.choices.items():  # type: ignore[union-attr]
             nested = [a for a in sub._actions if a.__class__.__name__ == "_SubParsersAction"]
             found += [f"{name} {child}" for a in nested for child in a.choices] or [name]
     return found

@@ -144,6 +144,7 @@ def raw_post(
 def large_group_photo(tmp_path: Path) -> Path:
     """five_faces.jpg scaled up 8x (5120x3416, ~17 MP, under the 5 MB file limit): slow to decode."""
     image = cv2.imread(str(GROUPS / "five_faces.jpg"))
+    assert image is not None
     big = cv2.resize(image, None, fx=8, fy=8, interpolation=cv2.INTER_LINEAR)
     path = tmp_path / "five_faces_large.jpg"
     assert cv2.imwrite(str(path), big, [cv2.IMWRITE_JPEG_QUALITY, 80])

@@ -152,7 +152,7 @@ def test_recognize_with_sdk_options(recognition: RecognitionService) -> None:
         "face_plugins": "calculator,landmarks",
         "status": True,
     }
-    answer = recognition.recognize(image_path=str(face("obama_2.jpg")), options=options)  # type: ignore[arg-type]
+    answer = recognition.recognize(image_path=str(face("obama_2.jpg")), options=options)
     assert "message" not in answer, answer
     found = answer["result"][0]
     # Only two examples exist: prediction_count=3 gives both, best first.
@@ -173,7 +173,7 @@ def test_recognize_group_photo_limit_and_empty_collection(recognition: Recogniti
     areas = [box_area(found) for found in answer["result"]]
     assert areas == sorted(areas, reverse=True)
 
-    limited = recognition.recognize(image_path=group, options={"limit": 2})  # type: ignore[arg-type]
+    limited = recognition.recognize(image_path=group, options={"limit": 2})
     assert [box_area(found) for found in limited["result"]] == areas[:2]
 
     no_face = recognition.recognize(image_path=str(NONFACE / "no_face.jpg"))
@@ -210,7 +210,7 @@ def test_detection_detect(detection: DetectionService) -> None:
     assert areas == sorted(areas, reverse=True)
 
     options = {"limit": 1, "face_plugins": "landmarks,calculator", "status": True}
-    single = detection.detect(image_path=str(face("obama_1.jpg")), options=options)  # type: ignore[arg-type]
+    single = detection.detect(image_path=str(face("obama_1.jpg")), options=options)
     assert len(single["result"]) == 1
     assert len(single["result"][0]["landmarks"]) == 5
     assert len(single["result"][0]["embedding"]) == 128

@@ -8,7 +8,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from facekeeper.domain import ScanOptions, l2_normalize
+from facekeeper.domain import Face, ScanOptions, l2_normalize
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.inference.registry import build_pipeline
@@ -30,11 +30,17 @@ def pipeline() -> Iterator[FacePipeline]:
     yield faces
 
 
+def embedding_of(face: Face) -> np.ndarray:
+    assert face.embedding is not None
+    return face.embedding
+
+
 @pytest.fixture(scope="module")
 def embeddings(pipeline: FacePipeline) -> dict[str, np.ndarray]:
     names = [f"{person}_{n}" for person in IDENTITIES for n in (1, 2)] + STRANGERS
     return {
-        name: l2_normalize(pipeline.scan(read(f"faces/{name}.jpg"), CALCULATOR).faces[0].embedding) for name in names
+        name: l2_normalize(embedding_of(pipeline.scan(read(f"faces/{name}.jpg"), CALCULATOR).faces[0]))
+        for name in names
     }
 
 
@@ -86,9 +92,10 @@ def test_different_people_are_below_one_half(pipeline: FacePipeline, embeddings:
 def test_embedding_is_128_floats_and_deterministic(pipeline: FacePipeline) -> None:
     first = pipeline.scan(read("faces/biden_1.jpg"), CALCULATOR)
     second = pipeline.scan(read("faces/biden_1.jpg"), CALCULATOR)
-    assert first.faces[0].embedding.shape == (128,)
-    assert first.faces[0].embedding.dtype == np.float32
-    np.testing.assert_allclose(first.faces[0].embedding, second.faces[0].embedding, rtol=1e-5, atol=1e-5)
+    embedding = embedding_of(first.faces[0])
+    assert embedding.shape == (128,)
+    assert embedding.dtype == np.float32
+    np.testing.assert_allclose(embedding, embedding_of(second.faces[0]), rtol=1e-5, atol=1e-5)
     assert first.plugins_versions == {
         "detector": "yunet.FaceDetector@2023mar",
         "calculator": "sface.Calculator@2021dec_int8bq",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from PIL import Image
 
 from facekeeper.domain import ScanOptions
 from facekeeper.errors import Error, FacekeeperError
+from facekeeper.inference.base import Detection
 from facekeeper.inference.pipeline import FacePipeline
 
 from .fakes import FakeDetector, FakeEmbedder, FakePlugin, box, encode
@@ -15,7 +17,7 @@ from .fakes import FakeDetector, FakeEmbedder, FakePlugin, box, encode
 SMALL, MIDDLE, BIG = box(10, 10, 30, 30, 0.9), box(100, 100, 160, 160, 0.7), box(300, 200, 420, 340, 0.6)
 
 
-def pipeline(*detections, **kwargs) -> FacePipeline:
+def pipeline(*detections: Detection, **kwargs: Any) -> FacePipeline:
     plugins = kwargs.pop("plugins", ())
     return FacePipeline(FakeDetector(list(detections)), FakeEmbedder(), plugins, **kwargs)
 

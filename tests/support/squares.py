@@ -8,6 +8,7 @@ answer in the real plugins' shapes from the square's colour (red squares are "ma
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 
@@ -91,7 +92,11 @@ def add_to(registry: ModelRegistry) -> None:
     registry.add_detector("squares", lambda _settings: SquareDetector())
     registry.add_embedder("colours", lambda _settings: ColourEmbedder())
     for plugin in PLUGINS:
-        registry.add_plugin(plugin.slug, lambda _settings, plugin=plugin: plugin)
+        registry.add_plugin(plugin.slug, functools.partial(_same_plugin, plugin))
+
+
+def _same_plugin(plugin: ColourPlugin, _settings: Settings) -> ColourPlugin:
+    return plugin
 
 
 def registry() -> ModelRegistry:

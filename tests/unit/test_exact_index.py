@@ -35,7 +35,9 @@ def three_vectors(revision: int = 1) -> CountingLoader:
     return CountingLoader(revision, ["a", "b", "c"], ["Alice", "Bob", "Carol"], [[3, 0], [0, 5], [2, 2]])
 
 
-def search(index: ExactIndex, loader: Callable[[], LoadedCollection], revision: int, query: list[float], k: int = 10):
+def search(
+    index: ExactIndex, loader: Callable[[], LoadedCollection], revision: int, query: list[float], k: int = 10
+) -> list[Neighbour]:
     return index.search(SERVICE, revision, loader, np.asarray([query], dtype=np.float32), k)[0]
 
 
@@ -227,7 +229,7 @@ def test_search_holding_old_snapshot_is_unaffected_by_later_append() -> None:
     assert new is not old
     assert new.count == 4
     # the appended row lives past the old snapshot's count, so the old view's rows are unchanged
-    np.testing.assert_allclose(old.matrix, [[1, 0], [0, 1], [math.sqrt(0.5), math.sqrt(0.5)]], atol=1e-6)
+    np.testing.assert_allclose(old.matrix, np.array([[1, 0], [0, 1], [math.sqrt(0.5), math.sqrt(0.5)]]), atol=1e-6)
 
 
 def test_old_snapshot_unaffected_by_append_that_grows_buffer() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -233,7 +233,7 @@ def test_collection_writes_bump_the_revision(world: World) -> None:
     first = world.enrol("Tom", [1, 0])
     world.enrol("Ann", [0, 1])
     world.enrol("Bob", [1, 1])
-    steps = [
+    steps: list[Callable[[], object]] = [
         lambda: world.subjects.rename(world.service, "Tom", "Thomas"),
         lambda: world.subjects.rename(world.service, "Thomas", "ann"),  # merge
         lambda: world.examples.delete(world.service, first),

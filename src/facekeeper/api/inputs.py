@@ -54,7 +54,7 @@ async def read_body(request: Request, *, json_allowed: bool = True, multipart_al
         form = await request.form(max_files=16, max_fields=256)
         texts = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
         files = {key: value for key, value in form.multi_items() if not isinstance(value, str)}
-        return RequestBody(Params(query + texts), False, files=files)  # type: ignore[arg-type]
+        return RequestBody(Params(query + texts), False, files=files)
     if media_type == "application/json" and json_allowed:
         raw = await request.body()
         try:

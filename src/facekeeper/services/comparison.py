@@ -21,7 +21,8 @@ def parse_embeddings(value: object, field: str) -> np.ndarray:
 def parse_vector(value: object, field: str) -> np.ndarray:
     if not isinstance(value, list) or not value:
         raise FacekeeperError(Error.FIELD_EMPTY, field=field)
-    return parse_vectors([value], field)[0]
+    vector: np.ndarray = parse_vectors([value], field)[0]
+    return vector
 
 
 def parse_vectors(rows: list[list[object]], field: str) -> np.ndarray:
