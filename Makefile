@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench calibrate clean
+.PHONY: run test test-fast lint bench calibrate clean chromium
 
 $(STAMP): pyproject.toml requirements.txt requirements-models.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,22 @@ $(STAMP): pyproject.toml requirements.txt requirements-models.txt
 run: $(STAMP)
 	$(BIN)/facekeeper serve --host 0.0.0.0 --port 8000 --data-dir ./data
 
-test: $(STAMP) lint
+test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool). Install it when it
+# is missing and apt-get can run; otherwise they skip, or fail under CI.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	      || echo "Could not install chromium: the browser tests will skip (and fail under CI)"; \
+	  else \
+	    echo "Chromium is not installed and apt-get cannot run here: the browser tests will skip"; \
+	  fi; \
+	}
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not models and not slow"

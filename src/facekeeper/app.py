@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from facekeeper import __version__
-from facekeeper.api import detection, faces, health, recognition, status, subjects, verification
+from facekeeper.api import detection, faces, health, recognition, status, subjects, verification, web
 from facekeeper.api.errors import install_error_handlers
 from facekeeper.api.middleware import (
     AccessLogMiddleware,
@@ -85,6 +85,7 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
     for module in (subjects, faces, recognition, detection, verification, status, health):
         app.include_router(module.router)
     app.include_router(faces.static_router)
+    app.include_router(web.web_router(web.packaged_web_folder()))
     # Added innermost first: requests pass CORS, then logging, then the size limit, then routing.
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_request_size=settings.max_request_size)

@@ -1,0 +1,112 @@
+// Start-up and the hash router: `#/applications/<id>` and so on, so the server only ever serves `/`.
+
+import { session } from "./admin.js";
+import { describeError, h, replace } from "./dom.js";
+import { go, routePath } from "./router.js";
+import { renderApplication } from "./pages/application.js";
+import { renderApplications } from "./pages/applications.js";
+import { renderCollection } from "./pages/collection.js";
+import { renderServiceTest } from "./pages/service_test.js";
+import { renderSetup } from "./pages/setup.js";
+import { renderSignIn } from "./pages/signin.js";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+
+// [pattern, render, needs a signed-in session]
+const ROUTES = [
+  [/^\/setup$/, renderSetup, false],
+  [/^\/signin$/, renderSignIn, false],
+  [/^\/applications$/, renderApplications, true],
+  [/^\/applications\/([^/]+)$/, renderApplication, true],
+  [/^\/services\/([^/]+)\/collection$/, renderCollection, true],
+  [/^\/services\/([^/]+)\/test$/, renderServiceTest, true],
+];
+
+function renderNav() {
+  const current = session.current();
+  if (!current) {
+    replace(nav);
+    return;
+  }
+  const signOut = h("button", { type: "button", class: "link-button" }, "Sign out");
+  signOut.addEventListener("click", async () => {
+    try {
+      await session.signOut();
+    } finally {
+      go("/signin");
+    }
+  });
+  replace(
+    nav,
+    h(
+      "ul",
+      {},
+      h("li", {}, h("a", { href: "#/applications" }, "Applications")),
+      h("li", { class: "who" }, h("span", { title: current.account.role }, current.account.email)),
+      h("li", {}, signOut),
+    ),
+  );
+}
+
+async function home() {
+  const state = await session.setupState();
+  if (!state.owner_exists) return go("/setup");
+  return go(session.current() ? "/applications" : "/signin");
+}
+
+let renderCount = 0;
+
+async function route() {
+  renderCount += 1;
+  const mine = renderCount;
+  const path = routePath();
+  const view = h("div", { class: "view" });
+  try {
+    if (path === "/") return await home();
+    const found = ROUTES.find(([pattern]) => pattern.test(path));
+    if (!found) {
+      document.title = "Not found · Facekeeper";
+      replace(main, h("h1", { tabindex: -1 }, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Go to the start page")));
+      return focusHeading();
+    }
+    const [pattern, render, needsSession] = found;
+    if (needsSession && !session.current()) return go("/signin");
+    await render(view, ...pattern.exec(path).slice(1).map(decodeURIComponent));
+  } catch (error) {
+    if (error.status === 401) {
+      await session.load();
+      renderNav();
+      return go("/signin");
+    }
+    replace(view, h("h1", { tabindex: -1 }, "Something went wrong"), h("p", { class: "error", role: "alert" }, describeError(error)));
+  }
+  if (mine !== renderCount) return undefined; // a newer navigation already replaced this one
+  renderNav();
+  replace(main, view);
+  return focusHeading();
+}
+
+/** After a navigation, move focus to the new page's heading so keyboard and screen reader users start there. */
+function focusHeading() {
+  const heading = main.querySelector("h1");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+    document.title = `${heading.textContent} · Facekeeper`;
+  }
+}
+
+document.getElementById("skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
+window.addEventListener("hashchange", route);
+
+try {
+  await session.load();
+} catch (error) {
+  replace(main, h("p", { class: "error", role: "alert" }, describeError(error)));
+}
+route();
