@@ -104,10 +104,4 @@ def web_router(folder: Path) -> APIRouter:
             raise FacekeeperError(Error.NOT_FOUND_PATH, method=request.method, path=request.url.path)
         return _answer(request, found)
 
-    # `/ui/` arrives as `/ui` (trailing slashes are dropped); without this route the router would
-    # redirect it back to `/ui/` for ever.
-    @router.api_route("/ui", methods=["GET", "HEAD"])
-    async def folder(request: Request) -> Response:
-        raise FacekeeperError(Error.NOT_FOUND_PATH, method=request.method, path=request.url.path)
-
     return router
