@@ -44,8 +44,10 @@ OWNER_EMAIL = "owner@example.com"
 OWNER_PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: while Playwright's sync API is open, its event loop is the thread's running loop, and
+    later tests that call `asyncio.run` would fail."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         reason = (
             f"Chromium not found at {CHROMIUM}: `make test` installs Debian's `chromium` package with apt-get "
