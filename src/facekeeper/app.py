@@ -70,8 +70,7 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
         try:
             yield
         finally:
-            services.pool.shutdown()
-            services.db.dispose()
+            services.close()
 
     app = FastAPI(
         title="Facekeeper",

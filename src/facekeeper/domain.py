@@ -71,6 +71,8 @@ class Face:
 
 # Slugs the pipeline answers itself; every other `face_plugins` slug names a face plugin (age, mask...).
 CALCULATOR = "calculator"
+# File extensions CompreFace accepts for an image upload; the bulk import applies the same list.
+IMAGE_EXTENSIONS = frozenset({"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp"})
 LANDMARKS = "landmarks"
 
 

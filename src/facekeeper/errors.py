@@ -57,6 +57,29 @@ class Error(ErrorSpec, Enum):
     SERVICE_NAME_TAKEN = ErrorSpec(400, 17, "Name {name} is not unique", 3)
     SERVICE_UNKNOWN = ErrorSpec(404, 10, "Service {name} not found", 1)
     SERVICE_TYPE_INVALID = ErrorSpec(400, 26, "Model Type '{type}' doesn't exist!", 2)
+    # Bulk import and export (CLI): moving collections between folders, archives and servers.
+    SERVICE_NOT_RECOGNITION = ErrorSpec(
+        400, 0, "Service {name} is a {type} service; only recognition services hold subjects and examples", 2
+    )
+    FILE_UNUSABLE = ErrorSpec(400, 0, "Cannot {action} {path}: {reason}", 2)
+    ARCHIVE_INVALID = ErrorSpec(400, 0, "{path} is not a usable Facekeeper archive: {reason}", 2)
+    OUTPUT_EXISTS = ErrorSpec(400, 0, "{path} already exists; remove it or choose another name", 3)
+    CALCULATORS_MIXED = ErrorSpec(
+        400, 0, "Service {name} holds examples from several calculators ({calculators}); export needs one", 3
+    )
+    CALCULATOR_CONFLICT = ErrorSpec(
+        400,
+        0,
+        "Service {name} holds examples from {existing}; adding examples from {incoming} would mix calculators",
+        3,
+    )
+    CALCULATOR_MISMATCH = ErrorSpec(
+        400,
+        0,
+        "The archive's embeddings come from {archive} but this server computes {server}, "
+        "and the archive holds no images to compute them again",
+        3,
+    )
     DATA_DIR_NOT_WRITABLE = ErrorSpec(500, 0, "Data directory {path} is not writable: {reason}", 5)
     MODEL_UNAVAILABLE = ErrorSpec(503, 0, "Model {name} cannot be loaded: {reason}", 5)
 

@@ -52,6 +52,31 @@ EXPECTED: dict[str, tuple[int, int, str]] = {
     "SERVICE_NAME_TAKEN": (400, 17, "Name {name} is not unique"),
     "SERVICE_UNKNOWN": (404, 10, "Service {name} not found"),
     "SERVICE_TYPE_INVALID": (400, 26, "Model Type '{type}' doesn't exist!"),
+    # bulk import and export (CLI)
+    "SERVICE_NOT_RECOGNITION": (
+        400,
+        0,
+        "Service {name} is a {type} service; only recognition services hold subjects and examples",
+    ),
+    "FILE_UNUSABLE": (400, 0, "Cannot {action} {path}: {reason}"),
+    "ARCHIVE_INVALID": (400, 0, "{path} is not a usable Facekeeper archive: {reason}"),
+    "OUTPUT_EXISTS": (400, 0, "{path} already exists; remove it or choose another name"),
+    "CALCULATORS_MIXED": (
+        400,
+        0,
+        "Service {name} holds examples from several calculators ({calculators}); export needs one",
+    ),
+    "CALCULATOR_CONFLICT": (
+        400,
+        0,
+        "Service {name} holds examples from {existing}; adding examples from {incoming} would mix calculators",
+    ),
+    "CALCULATOR_MISMATCH": (
+        400,
+        0,
+        "The archive's embeddings come from {archive} but this server computes {server}, "
+        "and the archive holds no images to compute them again",
+    ),
     # start-up failures, never sent as a face-API response
     "DATA_DIR_NOT_WRITABLE": (500, 0, "Data directory {path} is not writable: {reason}"),
     "MODEL_UNAVAILABLE": (503, 0, "Model {name} cannot be loaded: {reason}"),
@@ -166,6 +191,9 @@ def test_entry_shape(error: Error) -> None:
         (Error.UNKNOWN, 4),
         (Error.DATA_DIR_NOT_WRITABLE, 5),
         (Error.MODEL_UNAVAILABLE, 5),
+        (Error.ARCHIVE_INVALID, 2),
+        (Error.CALCULATOR_MISMATCH, 3),
+        (Error.OUTPUT_EXISTS, 3),
     ],
 )
 def test_exit_codes(error: Error, exit_code: int) -> None:

@@ -46,6 +46,17 @@ def add_example(
         return ExampleRepository(session).add(service.id, stored.id, embedding, "calc@1", image)
 
 
+def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from facekeeper.storage.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return str(ScriptDirectory.from_config(config).get_current_head())
+
+
 def count(db: Database, table: type[tables.Base]) -> int:
     with db.transaction() as session:
         return int(session.scalar(select(func.count()).select_from(table)) or 0)
@@ -58,7 +69,16 @@ def test_upgrade_creates_the_schema(db: Database) -> None:
     names = set(inspect(db.engine).get_table_names())
     assert {"service", "subject", "example", "example_image", "alembic_version"} <= names
     columns = {c["name"] for c in inspect(db.engine).get_columns("example")}
-    assert columns == {"id", "service_id", "subject_id", "embedding", "dimension", "calculator", "created_at"}
+    assert columns == {
+        "id",
+        "service_id",
+        "subject_id",
+        "embedding",
+        "dimension",
+        "calculator",
+        "content_sha256",
+        "created_at",
+    }
 
 
 def test_upgrade_is_idempotent_and_keeps_data(db: Database) -> None:
@@ -66,7 +86,7 @@ def test_upgrade_is_idempotent_and_keeps_data(db: Database) -> None:
     db.upgrade()
     db.upgrade()
     with db.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
     with db.transaction() as session:
         assert ServiceRepository(session).by_api_key(service.api_key) == service
 

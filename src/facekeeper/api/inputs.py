@@ -13,9 +13,10 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from facekeeper.api.params import Params
+from facekeeper.domain import IMAGE_EXTENSIONS
 from facekeeper.errors import Error, FacekeeperError
 
-ALLOWED_EXTENSIONS = frozenset({"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp"})
+ALLOWED_EXTENSIONS = IMAGE_EXTENSIONS
 _DATA_URI = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")

@@ -1,4 +1,4 @@
-"""`facekeeper serve | service create/list/delete/regenerate-key | db upgrade`."""
+"""`facekeeper serve | service create/list/delete/regenerate-key | import | export | import-archive | db upgrade`."""
 
 from __future__ import annotations
 
@@ -6,29 +6,25 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from facekeeper.cli.preflight import check_data_dir
+from facekeeper.cli import bulk
+from facekeeper.cli.preflight import open_database
 from facekeeper.domain import ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.api_keys import ApiKeyService
 from facekeeper.settings import Settings
-from facekeeper.storage.db import Database
+
+if TYPE_CHECKING:
+    from facekeeper.inference.registry import ModelRegistry
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     """Options given on the command line override FACEKEEPER_* environment variables."""
     overrides = {key: value for key, value in vars(args).items() if key in Settings.model_fields and value is not None}
     return Settings(**overrides)
-
-
-def _database(settings: Settings) -> Database:
-    check_data_dir(settings)
-    db = Database(settings.resolved_database_url)
-    db.upgrade()
-    return db
 
 
 def _service_json(service: ServiceRecord) -> dict[str, Any]:
@@ -44,7 +40,7 @@ def _print_services(services: list[ServiceRecord], as_json: bool) -> None:
 
 
 def _service_command(args: argparse.Namespace) -> int:
-    keys = ApiKeyService(_database(_settings(args)))
+    keys = ApiKeyService(open_database(_settings(args)))
     if args.action == "create":
         try:
             service_type = ServiceType.parse(args.type)
@@ -94,13 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print JSON")
         _common(sub)
 
+    bulk.add_commands(commands, _common)
+
     db = commands.add_parser("db", help="database maintenance")
     db_actions = db.add_subparsers(dest="action", required=True)
     _common(db_actions.add_parser("upgrade", help="apply pending migrations"))
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, registry: ModelRegistry | None = None) -> int:
+    """`registry`: the models the import commands may use (tests pass fakes); default built-ins + plugins."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
@@ -110,8 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(_settings(args))
         if args.command == "service":
             return _service_command(args)
+        if args.command in bulk.COMMANDS:
+            return bulk.run(args, _settings(args), registry)
         if args.command == "db":
-            _database(_settings(args))
+            open_database(_settings(args))
             print("Database is up to date.")
             return 0
     except FacekeeperError as error:

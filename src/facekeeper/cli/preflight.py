@@ -6,6 +6,7 @@ import tempfile
 
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.settings import Settings
+from facekeeper.storage.db import Database
 
 
 def check_data_dir(settings: Settings) -> None:
@@ -18,3 +19,11 @@ def check_data_dir(settings: Settings) -> None:
         raise FacekeeperError(
             Error.DATA_DIR_NOT_WRITABLE, path=settings.data_dir, reason=error.strerror or str(error)
         ) from error
+
+
+def open_database(settings: Settings) -> Database:
+    """The database of a command that needs no models: checked data directory, schema up to date."""
+    check_data_dir(settings)
+    db = Database(settings.resolved_database_url)
+    db.upgrade()
+    return db

@@ -66,6 +66,14 @@ class ApiKeyService:
         with self.db.transaction() as session:
             return ServiceRepository(session).all()
 
+    def recognition_service(self, name_or_key: str) -> ServiceRecord:
+        """The recognition service a bulk command names, by name or API key."""
+        with self.db.transaction() as session:
+            service = self._find(ServiceRepository(session), name_or_key)
+        if service.type is not ServiceType.RECOGNITION:
+            raise FacekeeperError(Error.SERVICE_NOT_RECOGNITION, name=service.name, type=service.type.name.lower())
+        return service
+
     def _find(self, services: ServiceRepository, name_or_key: str) -> ServiceRecord:
         service = services.by_name(name_or_key) or services.by_api_key(name_or_key)
         if service is None:

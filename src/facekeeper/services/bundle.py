@@ -32,3 +32,8 @@ class Services:
     verification: VerificationService
     status: StatusService
     health: HealthService
+
+    def close(self) -> None:
+        """Stop the workers and release the database connections (app shutdown, end of a CLI command)."""
+        self.pool.shutdown()
+        self.db.dispose()

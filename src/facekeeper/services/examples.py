@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -11,9 +14,46 @@ from facekeeper.domain import CALCULATOR, Example, ScanOptions, ServiceRecord, l
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.services.collection import FaceCollections
+from facekeeper.storage.bulk import BulkRepository, NewExampleRow
 from facekeeper.storage.repositories import ExampleRepository
 
 MAX_SUBJECT_NAME_LENGTH = 255  # the column size; CompreFace applies no other rule when enrolling
+
+
+def check_example_subject(subject: str) -> None:
+    """Enrolment's only rules, as in CompreFace: not blank, and it fits the column."""
+    if not subject.strip():
+        raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details="Subject name is empty; ")
+    if len(subject) > MAX_SUBJECT_NAME_LENGTH:
+        raise FacekeeperError(
+            Error.CONSTRAINT_VIOLATION,
+            details=f"Subject name is longer than {MAX_SUBJECT_NAME_LENGTH} characters; ",
+        )
+
+
+def content_sha256(image: bytes) -> str:
+    return hashlib.sha256(image).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewExample:
+    """An embedded face ready to be stored; made by `ExampleService.new_example`."""
+
+    subject: str
+    vector: np.ndarray  # L2-normalised float32
+    calculator: str
+    image: bytes | None  # what is stored: None without `save_images_to_db`
+    content_sha256: str | None
+    image_id: str | None = None  # an id to keep (archive import); used only if free in the database
+    created_at: datetime | None = None
+    skip_same_content: bool = False  # a re-run import: skip it when its subject has this image already
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    image_id: str  # "" when skipped as already stored under another id
+    subject: str  # the stored spelling
+    written: bool
 
 
 @dataclass(frozen=True)
@@ -36,43 +76,123 @@ class ExampleService:
 
     def add(self, service: ServiceRecord, subject: str, image: bytes, det_prob_threshold: float | None) -> Example:
         """Enrol one face. The embedding, the image and the subject commit together or not at all."""
-        if not subject.strip():
-            raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details="Subject name is empty; ")
-        if len(subject) > MAX_SUBJECT_NAME_LENGTH:
-            raise FacekeeperError(
-                Error.CONSTRAINT_VIOLATION,
-                details=f"Subject name is longer than {MAX_SUBJECT_NAME_LENGTH} characters; ",
-            )
-        scan = self.pipeline.scan(
-            image,
-            ScanOptions(det_prob_threshold=det_prob_threshold, plugins=frozenset({CALCULATOR}), max_faces=2),
+        check_example_subject(subject)
+        vector, calculator = self.embed(image, det_prob_threshold)
+        [outcome] = self.store(service, [self.new_example(subject, vector, calculator, image)])
+        # CompreFace echoes the subject as sent, not as stored.
+        return Example(outcome.image_id, subject)
+
+    def embed(self, image: bytes | np.ndarray, det_prob_threshold: float | None = None) -> tuple[np.ndarray, str]:
+        """The L2-normalised embedding of the image's one face (bytes, or decoded RGB pixels) and the
+        calculator that made it; code 28 without a face, 31 with several."""
+        options = ScanOptions(det_prob_threshold=det_prob_threshold, plugins=frozenset({CALCULATOR}), max_faces=2)
+        scan = (
+            self.pipeline.scan(image, options) if isinstance(image, bytes) else self.pipeline.scan_image(image, options)
         )
         if len(scan.faces) > 1:
             raise FacekeeperError(Error.TOO_MANY_FACES)
         embedding = scan.faces[0].embedding
         assert embedding is not None
-        vector = l2_normalize(embedding)
-        calculator = scan.plugins_versions["calculator"]
+        return l2_normalize(embedding), scan.plugins_versions[CALCULATOR]
+
+    def new_example(
+        self,
+        subject: str,
+        vector: np.ndarray,
+        calculator: str,
+        image: bytes | None,
+        *,
+        known_sha256: str | None = None,
+        image_id: str | None = None,
+        created_at: datetime | None = None,
+        skip_same_content: bool = False,
+    ) -> NewExample:
+        """What `store` writes: the image only with `save_images_to_db`, its hash always (`known_sha256`
+        when the example comes without its image)."""
+        digest = content_sha256(image) if image is not None else known_sha256
+        stored_image = image if self.save_images else None
+        return NewExample(subject, vector, calculator, stored_image, digest, image_id, created_at, skip_same_content)
+
+    def store(self, service: ServiceRecord, examples: Sequence[NewExample]) -> list[StoreOutcome]:
+        """Write a batch in one transaction (one example for the API, many for a bulk import).
+
+        An example that keeps an id from an archive and finds it already in this service, or that asks
+        `skip_same_content` and finds its subject already holding the same image, is not written again:
+        that is what makes a re-run import resume instead of duplicating.
+        """
         for attempt in range(3):
             try:
-                image_id = self._store(service, subject, vector, calculator, image)
-                break
+                return self._store(service, examples)
             except IntegrityError:
-                # Another request (or process) created this subject between our lookup and insert;
-                # on PostgreSQL the unique index is the only arbiter. The next attempt finds it.
+                # Another request (or process) created one of these subjects between our lookup and
+                # insert; on PostgreSQL the unique index is the only arbiter. The next attempt finds it.
                 if attempt == 2:
                     raise
-        # CompreFace echoes the subject as sent, not as stored.
-        return Example(image_id, subject)
+        raise AssertionError("unreachable")
 
-    def _store(self, service: ServiceRecord, subject: str, vector: np.ndarray, calculator: str, image: bytes) -> str:
+    def _store(self, service: ServiceRecord, examples: Sequence[NewExample]) -> list[StoreOutcome]:
         with self.collections.write(service) as write:
-            stored = write.subjects.find(service.id, subject) or write.subjects.add(service.id, subject)
-            image_id = write.examples.add(
-                service.id, stored.id, vector, calculator, image if self.save_images else None
+            bulk = BulkRepository(write.session)
+            subjects = bulk.add_subjects(service.id, (example.subject for example in examples))
+            owners = bulk.owners(example.image_id for example in examples if example.image_id)
+            stored_contents = bulk.contents(
+                service.id, (e.content_sha256 for e in examples if e.skip_same_content and e.content_sha256)
             )
-            write.then(lambda index, revision: index.added(service.id, revision, image_id, stored.name, vector))
-        return image_id
+            outcomes: list[StoreOutcome] = []
+            rows: list[NewExampleRow] = []
+            for example in examples:
+                subject = subjects[example.subject.casefold()]
+                if example.image_id and owners.get(example.image_id) == service.id:
+                    outcomes.append(StoreOutcome(example.image_id, subject.name, written=False))
+                    continue
+                if example.skip_same_content and example.content_sha256 is not None:
+                    content = (example.content_sha256, subject.id)
+                    if content in stored_contents:
+                        outcomes.append(StoreOutcome("", subject.name, written=False))
+                        continue
+                    stored_contents.add(content)  # the same image twice in one batch is written once
+                keep_id = example.image_id if example.image_id and example.image_id not in owners else None
+                rows.append(
+                    NewExampleRow(
+                        subject.id,
+                        example.vector,
+                        example.calculator,
+                        example.image,
+                        example.content_sha256,
+                        keep_id,
+                        example.created_at,
+                    )
+                )
+                outcomes.append(StoreOutcome("", subject.name, written=True))
+            ids = iter(bulk.add_examples(service.id, rows))
+            outcomes = [replace(o, image_id=next(ids)) if o.written else o for o in outcomes]
+            written = [(o, e) for o, e in zip(outcomes, examples, strict=True) if o.written]
+            if len(written) == 1:
+                [(outcome, example)] = written
+                write.then(
+                    lambda index, revision: index.added(
+                        service.id, revision, outcome.image_id, outcome.subject, example.vector
+                    )
+                )
+            elif written:
+                # The CLI's own index is never searched; servers reload when they see the new revision.
+                write.then(lambda index, revision: index.forget(service.id))
+        return outcomes
+
+    def holds_image(self, service: ServiceRecord, subject: str, digest: str) -> bool:
+        """Whether `subject` already has an example made from the image with this SHA-256."""
+        with self.collections.db.transaction() as session:
+            return BulkRepository(session).has_content(service.id, digest, subject)
+
+    def stored_ids(self, service: ServiceRecord, image_ids: list[str]) -> set[str]:
+        with self.collections.db.transaction() as session:
+            owners = BulkRepository(session).owners(image_ids)
+        return {image_id for image_id, owner in owners.items() if owner == service.id}
+
+    def calculators(self, service: ServiceRecord) -> list[tuple[str, int]]:
+        """(calculator, dimension) of the service's examples: one pair unless a model changed."""
+        with self.collections.db.transaction() as session:
+            return BulkRepository(session).calculators(service.id)
 
     def page(self, service: ServiceRecord, subject: str | None, page: int, size: int) -> ExamplePage:
         with self.collections.db.transaction() as session:

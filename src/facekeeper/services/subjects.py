@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from facekeeper.domain import ServiceRecord, has_forbidden_name_characters
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.collection import FaceCollections
+from facekeeper.storage.bulk import BulkRepository
 from facekeeper.storage.repositories import SubjectRepository
 
 
@@ -34,6 +35,14 @@ class SubjectService:
                 return write.subjects.add(service.id, name).name
         except IntegrityError:  # created concurrently after our lookup
             raise FacekeeperError(Error.SUBJECT_ALREADY_EXISTS) from None
+
+    def ensure(self, service: ServiceRecord, names: list[str]) -> int:
+        """Create those of `names` that do not exist yet (ignoring case); how many were new. For imports,
+        which may bring subjects without examples; names follow enrolment's rules, not the API's."""
+        with self.collections.write(service) as write:
+            bulk = BulkRepository(write.session)
+            existing = len(bulk.subjects(service.id, names))
+            return len(bulk.add_subjects(service.id, names)) - existing
 
     def list(self, service: ServiceRecord) -> list[str]:
         with self.collections.db.transaction() as session:

@@ -55,6 +55,18 @@ class Database:
             yield session
 
     @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only transaction that sees one state of the database however long it runs (an export
+        while the server keeps writing). pysqlite begins transactions only before writes, so a SELECT-only
+        unit of work would see every commit in between without the explicit BEGIN."""
+        with self._sessions.begin() as session:
+            if self.is_sqlite:
+                session.connection().exec_driver_sql("BEGIN")
+            else:
+                session.connection().exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield session
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A plain connection for hot read-only lookups (the API-key check on every request): a third of
         an ORM session's cost."""

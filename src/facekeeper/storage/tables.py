@@ -73,11 +73,15 @@ class ExampleTable(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
     dimension: Mapped[int] = mapped_column(Integer)
     calculator: Mapped[str] = mapped_column(String(255))
+    # SHA-256 (hex) of the image the example was made from: how a re-run bulk import recognises what it
+    # already imported. NULL for examples made before migration 0002 or from embeddings alone.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
     __table_args__ = (
         Index("ix_example_service", "service_id", "id"),
         Index("ix_example_subject", "subject_id"),
+        Index("ix_example_content", "service_id", "content_sha256"),
     )
 
 
