@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     inference_workers: int = Field(2, ge=1, description="Worker threads running models concurrently.")
     onnx_threads: int = Field(1, ge=1, description="onnxruntime intra-op threads per session.")
     plugins: str = Field(
-        "",
+        "age,gender,mask,pose",
         description="Face plugins the server offers (comma-separated slugs, like CompreFace's EXTRA_PLUGINS); "
         "empty for none. `calculator` and `landmarks` are always available.",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,17 @@ def encode(image: Image.Image, image_format: str, **params: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=image_format, **params)
     return buffer.getvalue()
+
+
+class StubSession:
+    """A `ModelSession` with canned outputs (a function of the input batch); records every input it got."""
+
+    def __init__(self, answer: Callable[[np.ndarray], np.ndarray], input_name: str = "input") -> None:
+        self.input_names = [input_name]
+        self.answer = answer
+        self.inputs: list[np.ndarray] = []
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        (blob,) = inputs.values()
+        self.inputs.append(blob)
+        return [self.answer(blob)]

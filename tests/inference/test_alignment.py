@@ -124,3 +124,43 @@ def test_whole_image_is_every_geometry_resized(size: int) -> None:
     assert len(faces) == 1 and faces.whole_image
     crops = faces.get(CropSpec(size, ARCFACE_TEMPLATE))
     assert crops.shape == (1, size, size, 3) and int(crops.mean()) == 50
+
+
+def test_antialiased_crops_average_what_each_pixel_covers() -> None:
+    """A 1-px checkerboard shrunk 8 times: averaging gives flat grey, point sampling gives noise."""
+    checker = ((np.indices((800, 800)).sum(axis=0) % 2) * 255).astype(np.uint8)
+    image = np.repeat(checker[..., None], 3, axis=2)
+    points = ARCFACE_TEMPLATE * 8 / (112 / 14) + 300  # a face 8x bigger than the 14-px-template crop below
+    template = ARCFACE_TEMPLATE * 14 / 112
+    smooth = FaceCrops(image, [points]).get(CropSpec(14, template, antialias=True))[0]
+    sampled = FaceCrops(image, [points]).get(CropSpec(14, template))[0]
+    assert smooth.std() < 10 and abs(float(smooth.mean()) - 127.5) < 10
+    # Point sampling lands on whatever squares the grid hits: far from the true mean grey, or noisy.
+    assert abs(float(sampled.mean()) - 127.5) > 40 or sampled.std() > 30
+
+
+def test_antialiasing_does_not_move_the_face() -> None:
+    image = np.zeros((800, 800, 3), dtype=np.uint8)
+    points = ARCFACE_TEMPLATE * 5 + 100
+    for x, y in points:
+        cv2.circle(image, (round(x), round(y)), 12, (255, 255, 255), -1)
+    spec = CropSpec(56, ARCFACE_TEMPLATE / 2, antialias=True)
+    crop = FaceCrops(image, [points]).get(spec)[0, :, :, 0].astype(np.float64)
+    for x, y in ARCFACE_TEMPLATE / 2:
+        window = crop[round(y) - 3 : round(y) + 4, round(x) - 3 : round(x) + 4]
+        rows, cols = np.indices(window.shape)
+        centre = ((rows * window).sum() / window.sum(), (cols * window).sum() / window.sum())
+        assert abs(centre[0] - 3 - (y - round(y))) < 0.35 and abs(centre[1] - 3 - (x - round(x))) < 0.35
+
+
+def test_a_squeezed_crop_puts_the_landmarks_on_its_template() -> None:
+    """`aspect` 1.5: a region 1.5 times taller than wide, squeezed into the square crop."""
+    image = np.zeros((600, 600, 3), dtype=np.uint8)
+    template = np.array([[30.0, 35], [70, 35], [50, 55], [35, 72], [65, 72]])
+    spec = CropSpec(100, template, aspect=1.5)
+    points = template * (1.0, 1.5) * 2 + (100, 50)  # the face as it is in the photo: taller than the crop shows it
+    for x, y in points:
+        cv2.circle(image, (round(x), round(y)), 4, (255, 255, 255), -1)
+    crop = FaceCrops(image, [points]).get(spec)[0]
+    for x, y in template:
+        assert crop[round(y), round(x)].mean() > 100

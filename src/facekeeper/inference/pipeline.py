@@ -62,7 +62,10 @@ class FacePipeline:
         _check_threshold(options.det_prob_threshold)
         versions = {"detector": self.detector.version}
         if options.detect_faces:
-            detections, detector_ms = self._detect(image_rgb, options)
+            self.detector.load()  # a first request's model load is not detection time
+            started = time.perf_counter()
+            detections = self.detections(image_rgb, options)
+            detector_ms = _elapsed_ms(started)
             crops = FaceCrops(image_rgb, [d.landmarks for d in detections])
         else:
             height, width = image_rgb.shape[:2]
@@ -81,13 +84,11 @@ class FacePipeline:
                 versions[plugin.slug] = plugin.version
         return FaceScan(faces=faces, plugins_versions=versions)
 
-    def _detect(self, image_rgb: np.ndarray, options: ScanOptions) -> tuple[list[Detection], float]:
-        """Kept detections in original-image pixels, biggest first, and the detector's total time."""
+    def detections(self, image_rgb: np.ndarray, options: ScanOptions) -> list[Detection]:
+        """Kept detections in original-image pixels, biggest first; NO_FACES_FOUND when none is kept."""
         self.detector.load()
-        started = time.perf_counter()
         small, scale_x, scale_y = self._detection_copy(image_rgb)
         found = [_rescale(d, scale_x, scale_y, image_rgb.shape) for d in self.detector.detect(small)]
-        detector_ms = _elapsed_ms(started)
         threshold = self.default_threshold if options.det_prob_threshold is None else options.det_prob_threshold
         kept = [d for d in found if d.probability > threshold and _area(d) > 0]
         kept.sort(key=lambda d: (-round(_area(d)), -d.probability))
@@ -97,7 +98,7 @@ class FacePipeline:
             kept = kept[: options.max_faces]
         if not kept:
             raise FacekeeperError(Error.NO_FACES_FOUND)
-        return kept, detector_ms
+        return kept
 
     def _detection_copy(self, image_rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
         """A copy with the longest side max_detect_size (never upscaled), and factors back to the original."""

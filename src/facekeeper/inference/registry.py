@@ -30,6 +30,9 @@ RESERVED_SLUGS = frozenset({CALCULATOR, LANDMARKS})
 BUILTIN_MODULES = (
     "facekeeper.inference.models.yunet",
     "facekeeper.inference.models.sface",
+    "facekeeper.inference.models.agegender",
+    "facekeeper.inference.models.mask",
+    "facekeeper.inference.models.pose",
 )
 
 
