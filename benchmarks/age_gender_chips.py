@@ -78,7 +78,8 @@ def fit_template(found: list[Sample]) -> np.ndarray:
         matrix = similarity_transform(points, DLIB_TEMPLATE)
         assert matrix is not None
         positions.append(sample.yunet_points @ matrix[:, :2].T + matrix[:, 2])
-    return np.median(np.array(positions), axis=0)
+    template: np.ndarray = np.median(np.array(positions), axis=0)
+    return template
 
 
 def main(argv: list[str]) -> None:
@@ -98,12 +99,16 @@ def main(argv: list[str]) -> None:
     def ours(antialias: bool) -> Callable[[Sample, int], np.ndarray]:
         def chip(sample: Sample, size: int) -> np.ndarray:
             spec = CropSpec(size, (padding + template) / (1 + 2 * padding) * size, antialias=antialias)
-            return FaceCrops(sample.image, [sample.yunet_points]).get(spec)[0]
+            crop: np.ndarray = FaceCrops(sample.image, [sample.yunet_points]).get(spec)[0]
+            return crop
 
         return chip
 
     def dlibs(sample: Sample, size: int) -> np.ndarray:
-        return np.asarray(dlib.extract_image_chip(sample.image, dlib.get_face_chip_details(sample.dlib_shape, size)))
+        chip: np.ndarray = np.asarray(
+            dlib.extract_image_chip(sample.image, dlib.get_face_chip_details(sample.dlib_shape, size))
+        )
+        return chip
 
     truth = np.array([labels.index("female" if s.person in FEMALE else "male") for s in found])
     reference_ages = None

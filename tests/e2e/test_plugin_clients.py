@@ -28,7 +28,7 @@ def assert_age_gender(found: dict[str, Any]) -> None:
 def test_python_sdk_detect_example(server: ServerProcess, detection_key: str) -> None:
     detection = CompreFace(domain="http://127.0.0.1", port=str(server.port)).init_face_detection(detection_key)
     options = {"limit": 0, "det_prob_threshold": 0.8, "face_plugins": "age,gender", "status": True}
-    answer = detection.detect(image_path=str(face("jennifer_aniston_1.jpg")), options=options)  # type: ignore[arg-type]
+    answer = detection.detect(image_path=str(face("jennifer_aniston_1.jpg")), options=options)
     found = answer["result"][0]
     assert_age_gender(found)
     assert found["gender"]["value"] == "female"

@@ -227,7 +227,7 @@ def tiny_keras_config(size: int = 12) -> dict[str, Any]:
 
 def write_tiny_keras_h5(path: Path, rng: np.random.Generator, channels: int = 4) -> None:
     """The tiny model with random weights, saved the way Keras 2 saves h5 models."""
-    shapes = {
+    shapes: dict[str, dict[str, tuple[int, ...]]] = {
         "conv": {"kernel": (3, 3, 3, channels)},
         "bn": {n: (channels,) for n in ("gamma", "beta", "moving_mean", "moving_variance")},
         "dw": {"depthwise_kernel": (3, 3, channels, 1)},

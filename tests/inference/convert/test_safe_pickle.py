@@ -50,7 +50,7 @@ def fake_torch() -> Iterator[types.ModuleType]:
 
 class _Tensor:
     def __init__(self, storage: _Storage, offset: int, size: tuple[int, ...], stride: tuple[int, ...]) -> None:
-        self.args = (storage, offset, size, stride, False, OrderedDict())
+        self.args: tuple[object, ...] = (storage, offset, size, stride, False, OrderedDict())
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (sys.modules["torch._utils"]._rebuild_tensor_v2, self.args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -34,7 +35,7 @@ class GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def node(self, op: str, inputs: Sequence[str], hint: str, **attributes: object) -> str:
+    def node(self, op: str, inputs: Sequence[str], hint: str, **attributes: Any) -> str:
         output = self.fresh(hint)
         self.nodes.append(helper.make_node(op, list(inputs), [output], name=output, **attributes))
         return output
@@ -55,7 +56,7 @@ class GraphBuilder:
         inputs = [x, self.constant(f"{hint}_w", weight.astype(np.float32))]
         if bias is not None:
             inputs.append(self.constant(f"{hint}_b", bias.astype(np.float32)))
-        attributes: dict[str, object] = {
+        attributes: dict[str, Any] = {
             "kernel_shape": list(weight.shape[2:]),
             "strides": list(strides),
             "group": group,

@@ -97,8 +97,9 @@ class _Classifier(OnnxModel):
         chips = faces.get(self.network.crop).astype(np.float32)
         blob = np.ascontiguousarray((chips / 127.5 - 1.0).transpose(0, 3, 1, 2))
         session = self.session
-        probabilities = session.run({session.input_names[0]: blob})[0]
-        return np.asarray(probabilities, dtype=np.float64)[:, self.network.with_mask_column]
+        probabilities = np.asarray(session.run({session.input_names[0]: blob})[0], dtype=np.float64)
+        column: np.ndarray = probabilities[:, self.network.with_mask_column]
+        return column
 
 
 class MaskPlugin:
@@ -115,7 +116,8 @@ class MaskPlugin:
 
     def probabilities(self, faces: FaceCrops) -> np.ndarray:
         """P(mask) per face, the mean of the classifiers' (what `benchmarks/plugin_quality.py` measures)."""
-        return np.mean([classifier.with_mask(faces) for classifier in self.classifiers], axis=0)
+        mean: np.ndarray = np.stack([classifier.with_mask(faces) for classifier in self.classifiers]).mean(axis=0)
+        return mean
 
     def predict(self, faces: FaceCrops) -> list[Mask]:
         return [
