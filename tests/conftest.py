@@ -1,20 +1,67 @@
-"""Shared fixtures: an app per test on SQLite in tmp_path, with fake models unless a test says otherwise."""
+"""Shared fixtures: an app per test with fake models unless a test says otherwise, on each database backend:
+SQLite in tmp_path, and PostgreSQL in a fresh schema per test (required under CI, skipped elsewhere when
+no server answers)."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from facekeeper.app import create_app
 from facekeeper.domain import ServiceType
 from facekeeper.services.bundle import Services
+from facekeeper.storage.db import Database
 from tests.support import squares
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
+
+POSTGRES_URL = os.environ.get("FACEKEEPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema per test, dropped afterwards."""
+    engine = create_engine(POSTGRES_URL)
+    schema = f"facekeeper_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+    except OperationalError as error:
+        engine.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required under CI: {error}")
+        pytest.skip(f"no PostgreSQL server reachable at {POSTGRES_URL}")
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/facekeeper.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    db.upgrade()
+    yield db
+    db.dispose()
 
 
 class Api:
@@ -45,9 +92,10 @@ class Api:
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    """Fake square/colour models: fast, no weights."""
-    with TestClient(create_app(squares.test_settings(data_dir=tmp_path), squares.registry())) as client:
+def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
+    """Fake square/colour models: fast, no weights; on SQLite and on PostgreSQL."""
+    settings = squares.test_settings(data_dir=tmp_path, database_url=database_url)
+    with TestClient(create_app(settings, squares.registry())) as client:
         yield Api(client)
 
 

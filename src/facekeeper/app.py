@@ -16,7 +16,7 @@ from facekeeper.api.middleware import (
     CorsMiddleware,
     TrailingSlashMiddleware,
 )
-from facekeeper.index.exact import ExactIndex
+from facekeeper.index.memory import InMemoryIndex
 from facekeeper.inference.pool import InferencePool
 from facekeeper.inference.registry import ModelRegistry, build_pipeline
 from facekeeper.services.api_keys import ApiKeyService
@@ -44,13 +44,18 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
     pipeline = build_pipeline(settings, registry)
     if settings.preload_models:
         pipeline.load()
-    collections = FaceCollections(db, ExactIndex())
+    collections = FaceCollections(
+        db,
+        InMemoryIndex(memory_limit_bytes=settings.index_memory_limit_mb * 1024 * 1024),
+        keep_log_entries=settings.change_log_keep_entries,
+    )
     pool = InferencePool(settings.inference_workers)
     return Services(
         settings=settings,
         db=db,
         pipeline=pipeline,
         pool=pool,
+        collections=collections,
         api_keys=ApiKeyService(db),
         subjects=SubjectService(collections),
         examples=ExampleService(collections, pipeline, settings.save_images_to_db),

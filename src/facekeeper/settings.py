@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     )
     preload_models: bool = Field(False, description="Load the models at start-up instead of first use.")
 
+    index_memory_limit_mb: int = Field(
+        0, ge=0, description="Memory bound of the collections held in memory, MiB; 0 = no bound."
+    )
+    change_log_keep_entries: int = Field(
+        10_000, ge=100, description="Change-log entries kept per service; a process further behind reloads."
+    )
+
     log_level: str = Field("info", description="Log level of the facekeeper and uvicorn loggers.")
 
     @property

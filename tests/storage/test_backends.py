@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from facekeeper.app import create_app
 from facekeeper.domain import ServiceType
 from tests.conftest import Api
-from tests.support import squares
 from tests.support.squares import GREEN, RED, one_face
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
-    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    settings = squares.test_settings(data_dir=tmp_path, database_url=url)
-    with TestClient(create_app(settings, squares.registry())) as client:
-        yield Api(client)
+@pytest.fixture
+def backend_api(api: Api) -> Api:
+    return api
 
 
 def _recognize(api: Api) -> list[dict]:

@@ -29,6 +29,7 @@ async def recognize(request: Request, service: RecognitionServiceDep, services: 
     body = await read_body(request)
     face = face_request(body.params, prediction_count=True, detect_faces=True)
     image = await image_part(body, "file", "file", "content", services.settings.max_file_size)
+    await services.collections.prepare(service)
     result = await services.pool.run(services.recognition.recognize, service, image, face.scan, face.prediction_count)
     faces: list[dict[str, Any]] = []
     for recognized in result.faces:
@@ -72,6 +73,7 @@ async def recognize_embeddings(request: Request, service: RecognitionServiceDep,
     body = await read_body(request, multipart_allowed=False)
     count = face_request(body.params, prediction_count=True).prediction_count
     embeddings = parse_embeddings(json_object(body).get("embeddings"), "embeddings")
+    await services.collections.prepare(service)
     result = await services.pool.run(services.recognition.recognize_embeddings, service, embeddings, count)
     return JSONResponse(
         {

@@ -1,12 +1,16 @@
-"""The interface a vector index implements, so an approximate index can replace the exact one."""
+"""What the use cases need from an index, so an approximate or out-of-process one can replace the
+in-memory one. A collection is identified by its service id and follows the change log: `position` is
+the sequence number of the last change it reflects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from facekeeper.index.changes import Change
 
 
 @dataclass(frozen=True)
@@ -16,30 +20,54 @@ class Neighbour:
     distance: float  # Euclidean, between L2-normalised vectors
 
 
-@dataclass(frozen=True)
-class LoadedCollection:
-    """What the loader returns: a collection as stored, and the revision it was read at."""
+class IndexedCollection(Protocol):
+    """One service's collection as held by an index."""
 
-    revision: int
-    image_ids: list[str]
-    subjects: list[str]
-    matrix: np.ndarray
+    @property
+    def position(self) -> int: ...
 
+    @property
+    def dimension(self) -> int | None:
+        """The stored vectors' length; None while the collection is empty."""
+        ...
 
-CollectionLoader = Callable[[], LoadedCollection]
+    @property
+    def size(self) -> int: ...
 
+    @property
+    def nbytes(self) -> int: ...
 
-class VectorIndex(Protocol):
-    def search(
-        self, service_id: str, revision: int, loader: CollectionLoader, queries: np.ndarray, k: int
-    ) -> list[list[Neighbour]]:
+    def search(self, queries: np.ndarray, k: int) -> list[list[Neighbour]]:
         """Top-k stored examples per query row (queries L2-normalised), nearest first."""
         ...
 
-    def added(self, service_id: str, revision: int, image_id: str, subject: str, vector: np.ndarray) -> None: ...
 
-    def removed(self, service_id: str, revision: int, image_ids: list[str]) -> None: ...
+class LoadingCollection(IndexedCollection, Protocol):
+    """A collection being filled by a full load, before it is installed."""
 
-    def renamed(self, service_id: str, revision: int, old_subject: str, new_subject: str) -> None: ...
+    def load_rows(self, image_ids: Sequence[str], subjects: Sequence[str], matrix: np.ndarray) -> None: ...
+
+
+class VectorIndex(Protocol):
+    def get(self, service_id: str) -> IndexedCollection | None:
+        """The collection held for this service, if any (and mark it recently used)."""
+        ...
+
+    def new_collection(self, position: int, dimension: int, capacity: int) -> LoadingCollection:
+        """An empty collection at `position` with room for `capacity` rows, to fill and `install`."""
+        ...
+
+    def install(self, service_id: str, collection: LoadingCollection, approximate: bool = False) -> None:
+        """Hold a fully loaded collection; `approximate` allows an approximate search structure."""
+        ...
+
+    def apply(self, service_id: str, changes: Sequence[tuple[int, Change]]) -> bool:
+        """Apply (sequence number, change) pairs in order. False when no collection is held or it
+        cannot follow (it is then dropped, and the next use loads it in full)."""
+        ...
 
     def forget(self, service_id: str) -> None: ...
+
+    def held(self) -> dict[str, IndexedCollection]:
+        """Every collection held now, by service id."""
+        ...

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.inference.pool import InferencePool
 from facekeeper.services.api_keys import ApiKeyService
+from facekeeper.services.collection import FaceCollections
 from facekeeper.services.detection import DetectionService
 from facekeeper.services.examples import ExampleService
 from facekeeper.services.health import HealthService
@@ -24,6 +25,7 @@ class Services:
     db: Database
     pipeline: FacePipeline
     pool: InferencePool
+    collections: FaceCollections
     api_keys: ApiKeyService
     subjects: SubjectService
     examples: ExampleService
@@ -36,4 +38,5 @@ class Services:
     def close(self) -> None:
         """Stop the workers and release the database connections (app shutdown, end of a CLI command)."""
         self.pool.shutdown()
+        self.collections.shutdown()
         self.db.dispose()

@@ -1,33 +1,52 @@
-"""A recognition service's face collection as the use cases see it: transactional writes to the
-database that keep the in-memory index in step, and searches that reload it when another process
-has changed the collection."""
+"""A recognition service's face collection as the use cases see it.
+
+Writes: one transaction per write, holding the collection's writer lock, appends each change to the
+change log (which bumps `service.revision`); after commit the writer applies the same changes to its own
+index when they directly follow it.
+
+Reads: a request carries the revision it saw when its API key was checked (its view). Any copy at or
+past that view is current; a copy behind it replays the log entries it has not seen (see `following`).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from facekeeper.domain import ServiceRecord
-from facekeeper.index.base import LoadedCollection, Neighbour
-from facekeeper.index.exact import ExactIndex
+from facekeeper.domain import ServiceRecord, l2_normalize
+from facekeeper.index.base import IndexedCollection, Neighbour, VectorIndex
+from facekeeper.index.changes import Added, Change, Removed, Reset, encode
+from facekeeper.services.following import CollectionEvents, CollectionFollower
+from facekeeper.storage.change_log import ChangeLogRepository
 from facekeeper.storage.db import Database
-from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
+from facekeeper.storage.repositories import ExampleRepository, SubjectRepository
 
 logger = logging.getLogger(__name__)
 
 
+def _examples_delta(change: Change) -> int | None:
+    """How a change moves the service's example count; None: recount (a reset)."""
+    if isinstance(change, Added):
+        return 1
+    if isinstance(change, Removed):
+        return -len(change.image_ids)
+    if isinstance(change, Reset):
+        return None
+    return 0
+
+
 @dataclass
 class CollectionWrite:
-    """Repositories of one transaction, and the index changes to apply once it has committed."""
+    """Repositories of one transaction, and the changes it makes to the collection."""
 
     session: Session
     service: ServiceRecord
-    index_change: Callable[[ExactIndex, int], None] | None = None
+    changes: list[tuple[Change, int | None]] = field(default_factory=list)
 
     @property
     def subjects(self) -> SubjectRepository:
@@ -37,46 +56,57 @@ class CollectionWrite:
     def examples(self) -> ExampleRepository:
         return ExampleRepository(self.session)
 
-    def then(self, change: Callable[[ExactIndex, int], None]) -> None:
-        """The one index change this write makes (each write is one revision step)."""
-        assert self.index_change is None, "one index change per collection write"
-        self.index_change = change
+    def record(self, change: Change, examples_delta: int | None = None) -> None:
+        """Log `change` with this transaction; `examples_delta` for a subject's removal (the ids are
+        not listed, so the count is the caller's)."""
+        self.changes.append((change, examples_delta if examples_delta is not None else _examples_delta(change)))
 
 
 class FaceCollections:
-    def __init__(self, db: Database, index: ExactIndex) -> None:
+    def __init__(
+        self,
+        db: Database,
+        index: VectorIndex,
+        *,
+        keep_log_entries: int = 10_000,
+        events: CollectionEvents | None = None,
+        approximate_services: frozenset[str] = frozenset(),
+    ) -> None:
         self.db = db
         self.index = index
+        self.keep_log_entries = keep_log_entries
+        self.follower = CollectionFollower(db, index, events, approximate_services)
 
-    def loader(self, service_id: str) -> Callable[[], LoadedCollection]:
-        def load() -> LoadedCollection:
-            with self.db.transaction() as session:
-                revision = ServiceRepository(session).revision(service_id)
-                stored = ExampleRepository(session).collection(service_id)
-            return LoadedCollection(revision, stored.image_ids, stored.subjects, stored.matrix)
+    # --- reading ------------------------------------------------------------------------------------
 
-        return load
+    def current(self, service: ServiceRecord) -> IndexedCollection:
+        """The service's collection, at or past the request's view (loaded or caught up here if not)."""
+        return self.follower.current(service)
+
+    async def prepare(self, service: ServiceRecord) -> None:
+        """Bring the collection up to the request's view before inference, on the loader threads: a
+        load never runs on an inference worker, and other services' requests never wait for it."""
+        await self.follower.prepare(service)
 
     def search(self, service: ServiceRecord, queries: np.ndarray, k: int) -> list[list[Neighbour]]:
-        """`service.revision` was read when the request was authenticated: a newer one reloads."""
-        return self.index.search(service.id, service.revision, self.loader(service.id), queries, k)
+        return self.current(service).search(l2_normalize(queries), k)
 
-    def dimension(self, service: ServiceRecord) -> int | None:
-        return self.index.dimension(service.id, service.revision, self.loader(service.id))
+    # --- writing ------------------------------------------------------------------------------------
 
     @contextmanager
     def write(self, service: ServiceRecord) -> Iterator[CollectionWrite]:
-        """One transaction that bumps the collection's revision; index changes apply after commit."""
+        """One transaction; its recorded changes are logged with it and applied locally after commit."""
         with self.db.transaction(write=True) as session:
+            log = ChangeLogRepository(session, self.keep_log_entries)
+            log.lock(service.id)
             write = CollectionWrite(session, service)
             yield write
-            change = write.index_change
-            revision = ServiceRepository(session).bump_revision(service.id) if change else None
-        if change is not None and revision is not None:
-            try:
-                change(self.index, revision)
-            except Exception:
-                # The database is the truth and has committed: never fail the request for the cache;
-                # drop the in-memory copy so the next search reloads it.
-                logger.exception("index update failed for service %s; reloading on next use", service.id)
-                self.index.forget(service.id)
+            logged = [
+                (log.append(service.id, *encode(change), examples_delta=delta), change)
+                for change, delta in write.changes
+            ]
+        if logged:
+            self.follower.applied_locally(service, logged)
+
+    def shutdown(self) -> None:
+        self.follower.shutdown()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from facekeeper.domain import CALCULATOR, Example, ScanOptions, ServiceRecord, l2_normalize
 from facekeeper.errors import Error, FacekeeperError
+from facekeeper.index.changes import Added, Removed, Reset
 from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.services.collection import FaceCollections
 from facekeeper.storage.bulk import BulkRepository, NewExampleRow
@@ -166,17 +167,9 @@ class ExampleService:
                 outcomes.append(StoreOutcome("", subject.name, written=True))
             ids = iter(bulk.add_examples(service.id, rows))
             outcomes = [replace(o, image_id=next(ids)) if o.written else o for o in outcomes]
-            written = [(o, e) for o, e in zip(outcomes, examples, strict=True) if o.written]
-            if len(written) == 1:
-                [(outcome, example)] = written
-                write.then(
-                    lambda index, revision: index.added(
-                        service.id, revision, outcome.image_id, outcome.subject, example.vector
-                    )
-                )
-            elif written:
-                # The CLI's own index is never searched; servers reload when they see the new revision.
-                write.then(lambda index, revision: index.forget(service.id))
+            for outcome, example in zip(outcomes, examples, strict=True):
+                if outcome.written:
+                    write.record(Added(outcome.image_id, outcome.subject, example.vector))
         return outcomes
 
     def holds_image(self, service: ServiceRecord, subject: str, digest: str) -> bool:
@@ -205,17 +198,18 @@ class ExampleService:
             raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details="Subject name is empty; ")
         with self.collections.write(service) as write:
             if subject is None:
-                image_ids = write.examples.of_service(service.id)
-                write.examples.delete(service.id, image_ids)
-            else:
-                stored = write.subjects.find(service.id, subject)
-                if stored is None:
-                    return 0
-                image_ids = write.examples.of_subject(stored.id)
-                write.subjects.delete(stored.id)
-            if image_ids:
-                write.then(lambda index, revision: index.removed(service.id, revision, image_ids))
-            return len(image_ids)
+                deleted = write.examples.delete_all(service.id)
+                if deleted:
+                    write.record(Reset())
+                return deleted
+            stored = write.subjects.find(service.id, subject)
+            if stored is None:
+                return 0
+            deleted = write.examples.count_of_subject(stored.id)
+            write.subjects.delete(stored.id)  # cascades to its examples and their images (D7)
+            if deleted:
+                write.record(Removed(subject=stored.name), examples_delta=-deleted)
+            return deleted
 
     def delete(self, service: ServiceRecord, image_id: str) -> Example:
         deleted = self.delete_many(service, [image_id])
@@ -230,7 +224,7 @@ class ExampleService:
             ids = [example.image_id for example in found]
             write.examples.delete(service.id, ids)
             if ids:
-                write.then(lambda index, revision: index.removed(service.id, revision, ids))
+                write.record(Removed(tuple(ids)))
         return found
 
     def image(self, service: ServiceRecord, image_id: str) -> bytes:

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facekeeper.domain import Face, FaceScan, Match, ScanOptions, ServiceRecord, SimilarityCoefficients, with_calculator
+from facekeeper.domain import (
+    Face,
+    FaceScan,
+    Match,
+    ScanOptions,
+    ServiceRecord,
+    SimilarityCoefficients,
+    l2_normalize,
+    with_calculator,
+)
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.services.collection import FaceCollections
@@ -57,8 +66,9 @@ class RecognitionService:
         return scan, np.stack([face.embedding for face in scan.faces])  # type: ignore[misc]
 
     def _matches(self, service: ServiceRecord, queries: np.ndarray, prediction_count: int) -> list[list[Match]]:
-        check_dimension(queries.shape[1], self.collections.dimension(service))
-        neighbours = self.collections.search(service, queries, prediction_count)
+        collection = self.collections.current(service)
+        check_dimension(queries.shape[1], collection.dimension)
+        neighbours = collection.search(l2_normalize(queries), prediction_count)
         return [
             [Match(n.image_id, n.subject, similarity_of(self.coefficients, n.distance)) for n in row]
             for row in neighbours

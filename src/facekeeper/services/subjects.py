@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from facekeeper.domain import ServiceRecord, has_forbidden_name_characters
 from facekeeper.errors import Error, FacekeeperError
+from facekeeper.index.changes import Removed, Renamed, Reset
 from facekeeper.services.collection import FaceCollections
 from facekeeper.storage.bulk import BulkRepository
 from facekeeper.storage.repositories import SubjectRepository
@@ -65,7 +66,7 @@ class SubjectService:
                 write.examples.move(source.id, target.id)
                 write.subjects.delete(source.id)
                 final_name = target.name
-            write.then(lambda index, revision: index.renamed(service.id, revision, source.name, final_name))
+            write.record(Renamed(source.name, final_name))
         return True
 
     def delete(self, service: ServiceRecord, name: str) -> str:
@@ -73,13 +74,15 @@ class SubjectService:
             subject = write.subjects.find(service.id, name)
             if subject is None:
                 raise FacekeeperError(Error.SUBJECT_NOT_FOUND, subject=name)
-            image_ids = write.examples.of_subject(subject.id)
+            examples = write.examples.count_of_subject(subject.id)
             write.subjects.delete(subject.id)  # cascades to its examples and their images (D7)
-            write.then(lambda index, revision: index.removed(service.id, revision, image_ids))
+            if examples:
+                write.record(Removed(subject=subject.name), examples_delta=-examples)
             return subject.name
 
     def delete_all(self, service: ServiceRecord) -> int:
         with self.collections.write(service) as write:
             deleted = write.subjects.delete_all(service.id)
-            write.then(lambda index, revision: index.forget(service.id))
+            if deleted:
+                write.record(Reset())
             return deleted

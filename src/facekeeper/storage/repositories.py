@@ -12,7 +12,6 @@ from sqlalchemy import Connection, Select, bindparam, delete, func, select, upda
 from sqlalchemy.orm import Session
 
 from facekeeper.domain import Example, ServiceRecord, ServiceType, new_id
-from facekeeper.errors import Error, FacekeeperError
 from facekeeper.storage.tables import ExampleImageTable, ExampleTable, ServiceTable, SubjectTable
 
 _SERVICE_COLUMNS = (ServiceTable.id, ServiceTable.name, ServiceTable.type, ServiceTable.api_key, ServiceTable.revision)
@@ -77,6 +76,9 @@ class ServiceRepository:
             .returning(ServiceTable.revision)
         ).scalar_one()
 
+    def example_count(self, service_id: str) -> int:
+        return self.session.scalar(select(ServiceTable.example_count).where(ServiceTable.id == service_id)) or 0
+
     def revision(self, service_id: str) -> int:
         return self.session.scalar(select(ServiceTable.revision).where(ServiceTable.id == service_id)) or 0
 
@@ -124,15 +126,6 @@ class SubjectRepository:
     def delete_all(self, service_id: str) -> int:
         result = self.session.execute(delete(SubjectTable).where(SubjectTable.service_id == service_id))
         return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class StoredEmbeddings:
-    """A whole collection as the index wants it: row i of `matrix` belongs to `image_ids[i]`."""
-
-    image_ids: list[str]
-    subjects: list[str]
-    matrix: np.ndarray  # (n, dimension) float32, L2-normalised at save time
 
 
 class ExampleRepository:
@@ -192,11 +185,18 @@ class ExampleRepository:
         )
         return [Example(row.id, row.name) for row in rows], int(total or 0)
 
-    def of_subject(self, subject_id: str) -> list[str]:
-        return list(self.session.scalars(select(ExampleTable.id).where(ExampleTable.subject_id == subject_id)))
+    def count_of_subject(self, subject_id: str) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count()).select_from(ExampleTable).where(ExampleTable.subject_id == subject_id)
+            )
+            or 0
+        )
 
-    def of_service(self, service_id: str) -> list[str]:
-        return list(self.session.scalars(select(ExampleTable.id).where(ExampleTable.service_id == service_id)))
+    def delete_all(self, service_id: str) -> int:
+        """Every example of the service (its subjects stay)."""
+        result = self.session.execute(delete(ExampleTable).where(ExampleTable.service_id == service_id))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def existing(self, service_id: str, image_ids: list[str]) -> list[Example]:
         if not image_ids:
@@ -230,24 +230,6 @@ class ExampleRepository:
             .join(ExampleTable, ExampleTable.id == ExampleImageTable.example_id)
             .join(ServiceTable, ServiceTable.id == ExampleTable.service_id)
             .where(ServiceTable.api_key == api_key, ExampleTable.id == image_id)
-        )
-
-    def collection(self, service_id: str) -> StoredEmbeddings:
-        rows = self.session.execute(
-            select(ExampleTable.id, SubjectTable.name, ExampleTable.embedding)
-            .join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
-            .where(ExampleTable.service_id == service_id)
-            .order_by(ExampleTable.id)
-        ).all()
-        if not rows:
-            return StoredEmbeddings([], [], np.zeros((0, 0), dtype=np.float32))
-        sizes = {len(row.embedding) for row in rows}
-        if len(sizes) != 1:
-            # Examples from two embedders (a model change without migration) cannot share a matrix.
-            raise FacekeeperError(Error.EMBEDDING_DIMENSION_MISMATCH, given=min(sizes) // 4, expected=max(sizes) // 4)
-        matrix = np.frombuffer(b"".join(row.embedding for row in rows), dtype=np.float32)
-        return StoredEmbeddings(
-            [row.id for row in rows], [row.name for row in rows], matrix.reshape(len(rows), -1).copy()
         )
 
     def has_other_calculator(self, calculator: str) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -42,9 +43,11 @@ class ServiceTable(Base):
     name_folded: Mapped[str] = mapped_column(String, unique=True)
     type: Mapped[str] = mapped_column(String(1))
     api_key: Mapped[str] = mapped_column(String(36), unique=True)
-    # Bumped in the same transaction as every change to the collection, so any process can tell
-    # whether its in-memory index is stale by comparing one integer.
+    # The sequence number of the collection's newest change-log entry, bumped in the same transaction as
+    # every change: a process whose index is at this position is current, one behind it replays the log.
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept in step by the same transactions, so listing a million examples never counts them.
+    example_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
     __table_args__ = (CheckConstraint("type IN ('R', 'D', 'V')", name="ck_service_type"),)
@@ -80,9 +83,28 @@ class ExampleTable(Base):
 
     __table_args__ = (
         Index("ix_example_service", "service_id", "id"),
-        Index("ix_example_subject", "subject_id"),
+        Index("ix_example_subject", "subject_id", "id"),
         Index("ix_example_content", "service_id", "content_sha256"),
+        # Answers "is any example embedded by another model?" with two index probes instead of a scan.
+        Index("ix_example_calculator", "calculator"),
     )
+
+
+class CollectionChangeTable(Base):
+    """The change log: one row per change to a collection, numbered by the service's `revision`.
+
+    Written in the same transaction as the change, so every process can replay what it has not seen
+    instead of reloading the collection. `payload` is the change as JSON (see `index/changes.py`).
+    Old entries are pruned (see `ChangeLogRepository.prune`); a process behind the oldest one reloads.
+    """
+
+    __tablename__ = "collection_change"
+
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class ExampleImageTable(Base):
