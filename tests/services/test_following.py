@@ -189,9 +189,10 @@ def test_a_write_while_a_load_holds_the_lock_is_left_to_the_log(
     one.found(service, [1, 0])
     lock = one.collections.follower._lock_of(service.id)
     with lock:  # as if a replay were running: the writer must not wait for it
-        done = threading.Event()
-        threading.Thread(target=lambda: (one.enrol(service, "Ann", [0, 1]), done.set())).start()
-        assert done.wait(10)
+        writer = threading.Thread(target=one.enrol, args=(service, "Ann", [0, 1]))
+        writer.start()
+        writer.join(10)
+        assert not writer.is_alive()
     assert [s for _, s in one.found(service, [0, 1])] == ["Ann", "Tom"]
     assert (one.loads.full, one.loads.incremental) == (1, 1)
 

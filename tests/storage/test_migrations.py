@@ -28,7 +28,7 @@ def test_0003_change_log_on_a_populated_0002_database(database_url: str) -> None
     upgrade_to(db, "0002")
     ids: dict[str, list[str]] = {}
     with db.engine.begin() as connection:  # rows written the way the code at 0002 wrote them
-        for service_name, examples in (("big", 5), ("small", 2), ("empty", 0)):
+        for service_name, example_total in (("big", 5), ("small", 2), ("empty", 0)):
             service_id = str(uuid.uuid4())
             connection.execute(
                 text(
@@ -46,7 +46,7 @@ def test_0003_change_log_on_a_populated_0002_database(database_url: str) -> None
                 {"id": subject_id, "service": service_id},
             )
             ids[service_name] = []
-            for _ in range(examples):
+            for _ in range(example_total):
                 example_id = str(uuid.uuid4())
                 connection.execute(
                     text(
@@ -71,8 +71,8 @@ def test_0003_change_log_on_a_populated_0002_database(database_url: str) -> None
         assert {name: s.revision for name, s in services.items()} == {"big": 7, "small": 7, "empty": 7}
         counts = {name: ServiceRepository(session).example_count(s.id) for name, s in services.items()}
         assert counts == {"big": 5, "small": 2, "empty": 0}
-        examples, total = ExampleRepository(session).page(services["big"].id, "tom", 0, 10)
-        assert total == 5
+        examples, listed = ExampleRepository(session).page(services["big"].id, "tom", 0, 10)
+        assert listed == 5
         assert sorted(e.image_id for e in examples) == sorted(ids["big"])
         assert ExampleRepository(session).image(services["small"].id, ids["small"][0]) == b"jpeg"
         assert session.execute(text("SELECT count(*) FROM collection_change")).scalar_one() == 0

@@ -124,9 +124,6 @@ class CollectionStore:
             for row, distance in zip(rows[order], distances, strict=True)
         ]
 
-    def vectors(self, rows: np.ndarray) -> np.ndarray:
-        return self._matrix[rows]
-
     def live_rows(self) -> np.ndarray:
         with self._rw.reading():
             return np.flatnonzero(self._codes[: self._count] != DEAD)

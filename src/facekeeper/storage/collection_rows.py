@@ -51,10 +51,9 @@ class CollectionRows:
         connection = self.session.connection()
         compiled = statement.compile(dialect=connection.dialect)
         params: Any = compiled.construct_params()
-        dbapi = connection.connection.dbapi_connection
-        assert dbapi is not None
+        dbapi: Any = connection.connection.dbapi_connection  # the driver's own connection: psycopg or sqlite3
         if connection.dialect.name == "postgresql":
-            cursor = dbapi.cursor(name="facekeeper_collection_load")  # type: ignore[call-arg]
+            cursor = dbapi.cursor(name="facekeeper_collection_load")  # server-side: streamed, never buffered whole
             cursor.itersize = batch_rows
         else:
             cursor = dbapi.cursor()
