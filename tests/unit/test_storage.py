@@ -9,22 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from facekeeper.domain import Example, ServiceRecord, ServiceType
 from facekeeper.storage import tables
-from facekeeper.storage.db import MIGRATIONS_DIR, Database
+from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
 from facekeeper.storage.tables import ExampleImageTable, ExampleTable, ServiceTable, SubjectTable
-
-
-def head_revision() -> str:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return str(ScriptDirectory.from_config(config).get_current_head())
 
 
 @pytest.fixture
