@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK_KEY = 0x46414345_4B505200  # "FACEKPR\0": any fixed number other applications are unlikely to use
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -90,6 +91,14 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self.engine.begin() as connection:
+            # Processes that start together (replicas, `serve --workers`) would otherwise create the same
+            # tables at once and all but one would fail. Each waits for the lock, which commit releases, and
+            # then finds nothing left to do. pysqlite would run the DDL outside any transaction without the
+            # explicit BEGIN.
+            if self.is_sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
