@@ -9,7 +9,8 @@ performance issue (PASS/MISS is informative), not a test that asserts them. One 
 2. enrols a real collection of 1,000 examples over HTTP (photos of ../shared/faces, repeated under
    different subject names);
 3. times detect, recognize and verification over HTTP and, alternately, the same use case in-process
-   (`build_services(...)`, no HTTP), on a one-face 640x480 photo and on a group photo;
+   (`build_services(...)`, no HTTP), on a one-face 640x480 photo and on a group photo; then recognize with
+   every face plugin (age, gender, mask, pose) against plain recognize, wall time and server CPU time;
 4. measures requests per second of recognize with 1 and with 4 concurrent clients;
 5. times the same decoded photos through the `face_recognition` library (dlib HOG + ResNet);
 6. samples the server's RSS all along, reads VmHWM, stops the server with SIGTERM and checks it exits,
@@ -67,6 +68,8 @@ TARGET_SCALING = 1.6
 TARGET_SPEEDUP = 3.0
 TARGET_RSS_MB = 500.0
 TARGET_START_S = 3.0
+TARGET_PLUGINS_RATIO = 1.3
+ALL_PLUGINS = "age,gender,mask,pose"
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class Report:
     collection: dict[str, Any] = field(default_factory=dict)
     latency: dict[str, Any] = field(default_factory=dict)
     http_floor: dict[str, Any] = field(default_factory=dict)
+    plugins: dict[str, Any] = field(default_factory=dict)
     throughput: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
@@ -383,8 +387,8 @@ def detect(session: requests.Session, base: str, key: str, photo: Photo) -> Any:
     return _post(session, f"{base}/api/v1/detection/detect", key, {"file": _file(photo.data)})
 
 
-def recognize(session: requests.Session, base: str, key: str, photo: Photo) -> Any:
-    return _post(session, f"{base}/api/v1/recognition/recognize", key, {"file": _file(photo.data)})
+def recognize(session: requests.Session, base: str, key: str, photo: Photo, **params: Any) -> Any:
+    return _post(session, f"{base}/api/v1/recognition/recognize", key, {"file": _file(photo.data)}, **params)
 
 
 def verify(session: requests.Session, base: str, key: str, source: Photo, target: Photo) -> Any:
@@ -490,6 +494,47 @@ def measure_latency(
                     "in_process": asdict(local_stats),
                     "ratio_p50": http_stats.p50_ms / local_stats.p50_ms,
                 }
+    return results
+
+
+def measure_plugins(base: str, key: str, one: Photo, group: Photo, plan: Plan, server_pid: int) -> dict[str, Any]:
+    """Recognize with every plugin (`face_plugins=age,gender,mask,pose`) against plain recognize, alternating.
+
+    Besides wall time, the server's CPU time per request of each kind (both cores count), and the median
+    per-face ms of each model from `status=true` answers.
+    """
+    server = psutil.Process(server_pid)
+    results: dict[str, Any] = {}
+    with requests.Session() as session:
+        for photo_key, photo in (("one_face", one), ("group", group)):
+            cpu_ms = {"plain": 0.0, "plugins": 0.0}
+
+            def timed_cpu(kind: str, photo: Photo = photo, cpu_ms: dict[str, float] = cpu_ms, **params: Any) -> Any:
+                before = sum(server.cpu_times()[:2])
+                answer = recognize(session, base, key, photo, **params)
+                cpu_ms[kind] += (sum(server.cpu_times()[:2]) - before) * 1000.0
+                return answer
+
+            plain = functools.partial(timed_cpu, "plain")
+            plugins = functools.partial(timed_cpu, "plugins", face_plugins=ALL_PLUGINS)
+            for _ in range(plan.warmup):  # the first plugin request loads (and converts) their models
+                plain()
+                plugins()
+            cpu_ms.update(plain=0.0, plugins=0.0)
+            plain_stats, plugin_stats = time_alternating(plain, plugins, 0, plan.iterations)
+            per_model: dict[str, list[float]] = {}
+            for _ in range(max(3, plan.iterations // 4)):
+                answer = recognize(session, base, key, photo, face_plugins=ALL_PLUGINS, status="true")
+                for model, ms in answer["result"][0]["execution_time"].items():
+                    per_model.setdefault(model, []).append(ms)
+            results[photo_key] = {
+                "plain": asdict(plain_stats),
+                "plugins": asdict(plugin_stats),
+                "ratio_p50": plugin_stats.p50_ms / plain_stats.p50_ms,
+                "server_cpu_ms_per_request": {k: v / plan.iterations for k, v in cpu_ms.items()},
+                "cpu_ratio": cpu_ms["plugins"] / cpu_ms["plain"] if cpu_ms["plain"] else float("nan"),
+                "per_face_ms": {model: float(np.median(values)) for model, values in per_model.items()},
+            }
     return results
 
 
@@ -640,6 +685,10 @@ def targets(report: Report) -> list[dict[str, Any]]:
         ratio = figures["ratio_p50"]
         rows.append({"figure": f"HTTP / in-process p50, {name}", "value": f"{ratio:.2f}", "target": "<= 1.25",
                      "result": verdict(ratio <= TARGET_HTTP_RATIO)})  # fmt: skip
+    if "one_face" in report.plugins:
+        ratio = report.plugins["one_face"]["ratio_p50"]
+        rows.append({"figure": "recognize one-face p50, all plugins / none", "value": f"{ratio:.2f}",
+                     "target": "<= 1.3", "result": verdict(ratio <= TARGET_PLUGINS_RATIO)})  # fmt: skip
     scaling = report.throughput["ratio"]
     rows.append({"figure": "recognize req/s, 4 clients / 1 client", "value": f"{scaling:.2f}x", "target": ">= 1.6x",
                  "result": verdict(scaling >= TARGET_SCALING)})  # fmt: skip
@@ -724,6 +773,20 @@ def print_report(report: Report) -> None:
         print(
             "  NOTE: a kept-alive request waits ~40 ms more than a new connection: the server's accepted sockets"
             " lack TCP_NODELAY (Nagle + delayed ACK). See docs/performance.md."
+        )
+
+    print(f"\n== Face plugins: recognize with face_plugins={ALL_PLUGINS} vs none (alternating, ms)")
+    rows = [
+        [key, f"{f['plain']['p50_ms']:.1f}", f"{f['plugins']['p50_ms']:.1f}", f"{f['ratio_p50']:.2f}",
+         f"{f['server_cpu_ms_per_request']['plain']:.1f}", f"{f['server_cpu_ms_per_request']['plugins']:.1f}",
+         f"{f['cpu_ratio']:.2f}"]
+        for key, f in report.plugins.items()
+    ]  # fmt: skip
+    print_table(["photo", "none p50", "plugins p50", "ratio", "server CPU none", "CPU plugins", "CPU ratio"], rows)
+    for key, f in report.plugins.items():
+        print(
+            f"  {key}, per face (status=true, median ms): "
+            + ", ".join(f"{m} {ms:.1f}" for m, ms in f["per_face_ms"].items())
         )
 
     t = report.throughput
@@ -821,6 +884,9 @@ def run(plan: Plan, faces_dir: Path) -> Report:
             report.latency = measure_latency(server.url, keys, services, record, one, group, plan)
             report.http_floor = measure_http_floor(server.url, plan)
             checkpoints["after latency"] = rss.current_mb()
+            print("timing face plugins...", flush=True)
+            report.plugins = measure_plugins(server.url, keys["recognition"], one, group, plan, server.process.pid)
+            checkpoints["after plugins"] = rss.current_mb()
             print("timing throughput...", flush=True)
             report.throughput = measure_throughput(server.url, keys["recognition"], one, plan, server.process.pid)
             checkpoints["after throughput"] = rss.current_mb()

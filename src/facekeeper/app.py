@@ -41,7 +41,8 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     db.upgrade()
-    pipeline = build_pipeline(settings, registry)
+    pool = InferencePool(settings.inference_workers)
+    pipeline = build_pipeline(settings, registry, pool)
     if settings.preload_models:
         pipeline.load()
     collections = FaceCollections(
@@ -49,7 +50,6 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         InMemoryIndex(memory_limit_bytes=settings.index_memory_limit_mb * 1024 * 1024),
         keep_log_entries=settings.change_log_keep_entries,
     )
-    pool = InferencePool(settings.inference_workers)
     return Services(
         settings=settings,
         db=db,

@@ -184,3 +184,49 @@ def test_load_loads_every_model_once() -> None:
     faces.load()
     faces.load()
     assert detector.loads == 1
+
+
+def test_plugins_run_in_an_idle_worker_while_the_embedder_runs(blank_rgb: np.ndarray) -> None:
+    import threading
+
+    from facekeeper.inference.pool import InferencePool
+
+    class ThreadRecordingPlugin(FakePlugin):
+        def predict(self, faces):  # type: ignore[no-untyped-def]
+            self.thread = threading.current_thread().name
+            return super().predict(faces)
+
+    pool = InferencePool(2)
+    age = ThreadRecordingPlugin("age")
+    faces = FacePipeline(FakeDetector([SMALL, MIDDLE]), FakeEmbedder(), [age], beside=pool.beside)
+    options = ScanOptions(plugins=frozenset({"calculator", "age"}))
+    try:
+        main_thread, scan = pool.submit(
+            lambda: (threading.current_thread().name, faces.scan_image(blank_rgb, options))
+        ).result()
+        assert age.thread != main_thread and age.thread.startswith("inference")
+        assert all("age" in face.attributes and "age" in face.execution_time_ms for face in scan.faces)
+        assert scan.plugins_versions["age"] == "fake.age@1"
+        # Both workers busy: the plugins run inline, in the request's own worker.
+        blockers = [pool.submit(faces.scan_image, blank_rgb, options) for _ in range(2)]
+        assert all(len(b.result().faces) == 2 for b in blockers)
+    finally:
+        pool.shutdown()
+
+
+def test_beside_refuses_when_every_worker_is_busy() -> None:
+    import threading
+
+    from facekeeper.inference.pool import InferencePool
+
+    pool = InferencePool(1)
+    release = threading.Event()
+    try:
+        busy = pool.submit(release.wait)
+        assert pool.beside(lambda: 1) is None
+        release.set()
+        busy.result()
+        side = pool.beside(lambda: 2)
+        assert side is not None and side.result() == 2
+    finally:
+        pool.shutdown()

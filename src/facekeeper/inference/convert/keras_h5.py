@@ -20,7 +20,7 @@ import onnx
 
 from facekeeper.inference.convert.graph import GraphBuilder
 
-VERSION = "keras-h5/1"
+VERSION = "keras-h5/2"
 OUTPUT_NAME = "probabilities"
 INPUT_NAME = "input"
 
@@ -29,14 +29,44 @@ class ConversionError(ValueError):
     """The file is not a model this converter understands."""
 
 
-def convert_keras_h5(path: Path) -> onnx.ModelProto:
+def convert_keras_h5(path: Path, any_input_size: bool = False) -> onnx.ModelProto:
+    """The model as ONNX; with `any_input_size`, for inputs of any height and width (see `with_global_pooling`)."""
     with h5py.File(path, "r") as file:
         config = json.loads(_text(file.attrs["model_config"]))
         weights_group = file.get("model_weights", file)
         weights = {name: _layer_weights(weights_group, name) for name in weights_group}
     if config.get("class_name") not in ("Model", "Functional"):
         raise ConversionError(f"only functional models are supported, not {config.get('class_name')}")
-    return _Converter(weights).run(config["config"])
+    model = _Converter(weights).run(config["config"])
+    return with_global_pooling(model) if any_input_size else model
+
+
+def with_global_pooling(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Let the image size vary: an average pool spanning its whole input map becomes a global average pool.
+
+    MobileNetV2 heads pool the last 7x7 map of a 224 px input with a 7x7 window, which is the global
+    average at that size and stays the global average at any other; the input's height and width become
+    free. Refused if anything else pins the spatial size (a Flatten after a pool that is not global).
+    """
+    inferred = onnx.shape_inference.infer_shapes(model)
+    shapes = {
+        info.name: [dim.dim_value for dim in info.type.tensor_type.shape.dim]
+        for info in [*inferred.graph.value_info, *inferred.graph.input]
+    }
+    for node in model.graph.node:
+        if node.op_type != "AveragePool":
+            continue
+        kernel = next(list(attr.ints) for attr in node.attribute if attr.name == "kernel_shape")
+        if shapes.get(node.input[0], [])[2:] != kernel:
+            raise ConversionError(f"{node.name} does not pool its whole input: the input size is fixed")
+        node.op_type = "GlobalAveragePool"
+        del node.attribute[:]
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for axis, name in ((2, "height"), (3, "width")):
+        dims[axis].Clear()
+        dims[axis].dim_param = name
+    onnx.checker.check_model(model)
+    return model
 
 
 def _text(value: Any) -> str:

