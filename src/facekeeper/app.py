@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from facekeeper import __version__
-from facekeeper.api import detection, faces, health, recognition, status, subjects, verification, web
+from facekeeper.api import detection, faces, health, metrics, recognition, status, subjects, verification, web
 from facekeeper.api.errors import install_error_handlers
+from facekeeper.api.metrics import RequestMetricsMiddleware
 from facekeeper.api.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -19,6 +20,7 @@ from facekeeper.api.middleware import (
 from facekeeper.index.memory import InMemoryIndex
 from facekeeper.inference.pool import InferencePool
 from facekeeper.inference.registry import ModelRegistry, build_pipeline
+from facekeeper.metrics import Metrics
 from facekeeper.services.api_keys import ApiKeyService
 from facekeeper.services.bundle import Services
 from facekeeper.services.collection import FaceCollections
@@ -45,17 +47,22 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
     pipeline = build_pipeline(settings, registry, pool)
     if settings.preload_models:
         pipeline.load()
+    app_metrics = Metrics()
+    pipeline.scan_observers.append(app_metrics.observe_scan)
     collections = FaceCollections(
         db,
         InMemoryIndex(memory_limit_bytes=settings.index_memory_limit_mb * 1024 * 1024),
         keep_log_entries=settings.change_log_keep_entries,
+        events=app_metrics,
     )
+    app_metrics.report_collections(collections.states)
     return Services(
         settings=settings,
         db=db,
         pipeline=pipeline,
         pool=pool,
         collections=collections,
+        metrics=app_metrics,
         api_keys=ApiKeyService(db),
         subjects=SubjectService(collections),
         examples=ExampleService(collections, pipeline, settings.save_images_to_db),
@@ -71,6 +78,7 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, registry)
+        services.collections.follow_notifications()
         app.state.services = services
         try:
             yield
@@ -86,11 +94,12 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
         redirect_slashes=False,
     )
     install_error_handlers(app)
-    for module in (subjects, faces, recognition, detection, verification, status, health):
+    for module in (subjects, faces, recognition, detection, verification, status, health, metrics):
         app.include_router(module.router)
     app.include_router(faces.static_router)
     app.include_router(web.web_router(web.packaged_web_folder()))
     # Added innermost first: requests pass CORS, then logging, then the size limit, then routing.
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_request_size=settings.max_request_size)
     app.add_middleware(AccessLogMiddleware)

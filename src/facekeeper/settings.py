@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     )
     preload_models: bool = Field(False, description="Load the models at start-up instead of first use.")
 
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Server processes sharing the port (`serve --workers`); keep workers x inference_workers <= cores.",
+    )
     index_memory_limit_mb: int = Field(
         0, ge=0, description="Memory bound of the collections held in memory, MiB; 0 = no bound."
     )

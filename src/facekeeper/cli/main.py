@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="run the HTTP server")
     serve_parser.add_argument("--host", help="bind address (env FACEKEEPER_HOST, default 0.0.0.0)")
     serve_parser.add_argument("--port", type=int, help="TCP port (env FACEKEEPER_PORT, default 8000)")
+    serve_parser.add_argument(
+        "--workers", type=int, help="server processes sharing the port (env FACEKEEPER_WORKERS, default 1)"
+    )
     _common(serve_parser)
 
     service = commands.add_parser("service", help="manage services and their API keys")

@@ -1,20 +1,35 @@
-"""`facekeeper serve`: checks that fail with one line instead of a traceback, then uvicorn."""
+"""`facekeeper serve`: checks that fail with one line instead of a traceback, then uvicorn: in this process,
+or with `--workers N` in N worker processes sharing the listening socket (uvicorn's supervisor restarts
+one that dies). Workers share nothing but the database: each holds its own collections and follows the
+change log like any other process.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
+from threadpoolctl import threadpool_limits
+from uvicorn.supervisors import Multiprocess
 
 from facekeeper.app import create_app
 from facekeeper.cli.preflight import check_data_dir
 from facekeeper.settings import Settings
+from facekeeper.storage.db import Database
+
+# prometheus-client decides at import whether metrics go to shared files; workers are spawned, so they
+# import it after this is set.
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -46,6 +61,14 @@ class _Server(uvicorn.Server):
             self._captured_signals.clear()
 
 
+def limit_blas_threads() -> None:
+    """One thread for numpy's BLAS and any OpenMP pool: a collection scan must never take the core an
+    inference worker needs (OpenBLAS starts one thread per core, and from 10k examples up a recognize
+    then used twice the CPU for the same wall time). Inference sets its own threads (`onnx_threads`)."""
+    threadpool_limits(limits=1, user_api="blas")
+    threadpool_limits(limits=1, user_api="openmp")
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -67,9 +90,31 @@ def _command_name() -> str:
     return "facekeeper"
 
 
+def worker_app() -> FastAPI:
+    """The app of one worker process, from the settings its parent put in the environment."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    limit_blas_threads()
+    return create_app(settings)
+
+
+def _export_settings(settings: Settings) -> None:
+    """Workers are new interpreters: hand them the parent's settings (command line included) as the
+    environment variables they read anyway."""
+    for name, value in settings.model_dump(mode="json").items():
+        variable = f"FACEKEEPER_{name.upper()}"
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value if isinstance(value, str) else json.dumps(value)
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
-    check_data_dir(settings)  # migrations run once, when the app builds its services
+    check_data_dir(settings)
+    limit_blas_threads()
+    if settings.workers > 1:
+        Database(settings.resolved_database_url).upgrade()  # once, before the workers race to it
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     shown = "localhost" if settings.host in ("0.0.0.0", "::") else host
@@ -80,13 +125,27 @@ def serve(settings: Settings) -> int:
         f"--data-dir {settings.data_dir}",
         flush=True,
     )
-    config = uvicorn.Config(
-        create_app(settings),
-        log_level=settings.log_level.lower(),
-        access_log=False,  # Facekeeper logs each request itself, with API keys masked
-        timeout_graceful_shutdown=30,
-        log_config=None,
-    )
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    _Server(config).run(sockets=[sock])
+    options = {
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # Facekeeper logs each request itself, with API keys masked
+        "timeout_graceful_shutdown": 30,
+        "log_config": None,
+    }
+    if settings.workers == 1:
+        _Server(uvicorn.Config(create_app(settings), **options)).run(sockets=[sock])  # type: ignore[arg-type]
+        return 0
+    _export_settings(settings)
+    metrics_dir = tempfile.mkdtemp(prefix="facekeeper-metrics-")
+    os.environ[METRICS_DIR_VARIABLE] = metrics_dir
+    try:
+        config = uvicorn.Config(
+            "facekeeper.cli.serve:worker_app",
+            factory=True,
+            workers=settings.workers,
+            **options,  # type: ignore[arg-type]
+        )
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

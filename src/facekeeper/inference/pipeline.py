@@ -48,6 +48,8 @@ class FacePipeline:
         self.beside = beside
         self._load_lock = threading.Lock()
         self._loaded = False
+        # Called with every finished scan (the metrics record each model's time from it).
+        self.scan_observers: list[Callable[[FaceScan], None]] = []
 
     def load(self) -> None:
         """Load every model now instead of on first use (optional preload at start-up)."""
@@ -100,7 +102,10 @@ class FacePipeline:
                 face.attributes[plugin.slug] = value
                 face.execution_time_ms[plugin.slug] = per_face_ms
             versions[plugin.slug] = plugin.version
-        return FaceScan(faces=faces, plugins_versions=versions)
+        scan = FaceScan(faces=faces, plugins_versions=versions)
+        for observe in self.scan_observers:
+            observe(scan)
+        return scan
 
     def detections(self, image_rgb: np.ndarray, options: ScanOptions) -> list[Detection]:
         """Kept detections in original-image pixels, biggest first; NO_FACES_FOUND when none is kept."""

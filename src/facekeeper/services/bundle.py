@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.inference.pool import InferencePool
+from facekeeper.metrics import Metrics
 from facekeeper.services.api_keys import ApiKeyService
 from facekeeper.services.collection import FaceCollections
 from facekeeper.services.detection import DetectionService
@@ -26,6 +27,7 @@ class Services:
     pipeline: FacePipeline
     pool: InferencePool
     collections: FaceCollections
+    metrics: Metrics
     api_keys: ApiKeyService
     subjects: SubjectService
     examples: ExampleService

@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 from facekeeper.domain import ServiceRecord, l2_normalize
 from facekeeper.index.base import IndexedCollection, Neighbour, VectorIndex
 from facekeeper.index.changes import Added, Change, Removed, Reset, encode
+from facekeeper.metrics import CollectionState
 from facekeeper.services.following import CollectionEvents, CollectionFollower
 from facekeeper.storage.change_log import ChangeLogRepository
 from facekeeper.storage.db import Database
-from facekeeper.storage.repositories import ExampleRepository, SubjectRepository
+from facekeeper.storage.notifications import ChangeListener
+from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class FaceCollections:
         self.index = index
         self.keep_log_entries = keep_log_entries
         self.follower = CollectionFollower(db, index, events, approximate_services)
+        self._listener: ChangeListener | None = None
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -108,5 +111,28 @@ class FaceCollections:
         if logged:
             self.follower.applied_locally(service, logged)
 
+    def states(self) -> list[CollectionState]:
+        """Every recognition service's size and head, with this process's copy of it (for /metrics)."""
+        with self.db.transaction() as session:
+            heads = ServiceRepository(session).collection_heads()
+        held = self.index.held()
+        states = []
+        for service_id, name, examples, revision in heads:
+            collection = held.get(service_id)
+            position = collection.position if collection is not None else None
+            memory = collection.nbytes if collection is not None else 0
+            states.append(CollectionState(name, examples, revision, position, memory))
+        return states
+
+    def follow_notifications(self) -> None:
+        """On PostgreSQL, replay other processes' changes as soon as they are announced (a server does
+        this; a CLI command, which never searches, does not)."""
+        if self.db.is_sqlite or self._listener is not None:
+            return
+        self._listener = ChangeListener(self.db.url, self.follower.notified, self.follower.reconnected)
+        self._listener.start()
+
     def shutdown(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         self.follower.shutdown()

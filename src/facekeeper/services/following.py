@@ -68,6 +68,7 @@ class CollectionFollower:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._inflight: dict[str, Future[IndexedCollection]] = {}
+        self._records: dict[str, ServiceRecord] = {}  # the newest record seen of each service followed
         self._executor = ThreadPoolExecutor(max_workers=LOADER_THREADS, thread_name_prefix="collection-load")
 
     def _lock_of(self, service_id: str) -> threading.Lock:
@@ -77,12 +78,14 @@ class CollectionFollower:
     # --- entry points -------------------------------------------------------------------------------
 
     def current(self, service: ServiceRecord) -> IndexedCollection:
+        self._records[service.id] = service
         collection = self.index.get(service.id)
         if collection is not None and collection.position >= service.revision:
             return collection
         return self.catch_up(service, service.revision)
 
     async def prepare(self, service: ServiceRecord) -> None:
+        self._records[service.id] = service
         for _ in range(3):  # a load already running may have started before this request's view
             collection = self.index.get(service.id)
             if collection is not None and collection.position >= service.revision:
@@ -97,11 +100,19 @@ class CollectionFollower:
                 self._inflight[service.id] = future
             return future
 
-    def notified(self, service: ServiceRecord, seq: int) -> None:
-        """Another process logged change `seq`: replay it now, before a request needs it."""
-        collection = self.index.get(service.id)
-        if collection is not None and collection.position < seq:
-            self._load_once(replace(service, revision=seq))
+    def notified(self, service_id: str, seq: int) -> None:
+        """Some process logged change `seq` (PostgreSQL NOTIFY): replay it now, before a request needs it."""
+        collection = self.index.get(service_id)
+        record = self._records.get(service_id)
+        if collection is not None and record is not None and collection.position < seq:
+            self._load_once(replace(record, revision=seq))
+
+    def reconnected(self) -> None:
+        """Notifications may have been missed: bring every collection held up to the log's head."""
+        for service_id, collection in self.index.held().items():
+            record = self._records.get(service_id)
+            if record is not None:
+                self._load_once(replace(record, revision=collection.position + 1))
 
     def applied_locally(self, service: ServiceRecord, logged: list[tuple[int, Change]]) -> None:
         """After a local commit: apply the changes in hand when they follow the held copy. When its lock
@@ -124,25 +135,28 @@ class CollectionFollower:
             if collection is not None and collection.position >= view:
                 return collection
             if collection is not None:
-                self.events.lag(service.name, view - collection.position)
-                replayed = self._replay(service.id, collection)
+                replayed = self._replay(service, collection)
                 if replayed is not None:
                     return replayed
             return self._load(service)
 
-    def _replay(self, service_id: str, collection: IndexedCollection) -> IndexedCollection | None:
+    def _replay(self, service: ServiceRecord, collection: IndexedCollection) -> IndexedCollection | None:
         started = time.perf_counter()
+        service_id = service.id
         with self.db.snapshot() as session:
             log = ChangeLogRepository(session)
             head = log.head(service_id)
             if head is None:
                 return None
             behind = head - collection.position
+            self.events.lag(service.name, behind)
             if behind > max(MIN_REPLAY_ENTRIES, collection.size // 4):
                 return None
             entries = log.entries(service_id, collection.position, head)
             if len(entries) != behind:
                 return None  # pruned, or from before the log existed
+            if not entries:
+                return collection  # nothing new (a check after a reconnect)
             changes: list[tuple[int, Change]] = [(entry.seq, decode(entry.kind, entry.payload)) for entry in entries]
             if any(isinstance(change, Reset) for _, change in changes):
                 return None

@@ -76,6 +76,15 @@ class ServiceRepository:
             .returning(ServiceTable.revision)
         ).scalar_one()
 
+    def collection_heads(self) -> list[tuple[str, str, int, int]]:
+        """(id, name, example count, revision) of every recognition service: one indexed read."""
+        rows = self.session.execute(
+            select(ServiceTable.id, ServiceTable.name, ServiceTable.example_count, ServiceTable.revision).where(
+                ServiceTable.type == ServiceType.RECOGNITION.value
+            )
+        )
+        return [(row.id, row.name, row.example_count, row.revision) for row in rows]
+
     def example_count(self, service_id: str) -> int:
         return self.session.scalar(select(ServiceTable.example_count).where(ServiceTable.id == service_id)) or 0
 
