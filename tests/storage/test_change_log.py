@@ -78,6 +78,24 @@ def test_prune_keeps_the_newest_entries(database: Database, monkeypatch: pytest.
     assert kept == [6, 7, 8]
 
 
+def test_a_batch_is_numbered_and_counted_like_single_appends(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("facekeeper.storage.change_log.PRUNE_EVERY", 4)
+    service = make_service(database)
+    append(database, service)
+    with database.transaction(write=True) as session:
+        log = ChangeLogRepository(session, keep_entries=2)
+        log.lock(service.id)
+        batch = [("added", f'{{"n":{n}}}', 1) for n in range(5)] + [("removed", "{}", -2)]
+        assert log.append_many(service.id, batch) == [2, 3, 4, 5, 6, 7]
+    assert example_count(database, service) == 1 + 5 - 2
+    with database.transaction() as session:
+        kept = ChangeLogRepository(session).entries(service.id, 0, 7)
+    # seq 4 and 8 are prune points: the batch crossed 4, so entries up to 7 - 2 went.
+    assert [(e.seq, e.kind, e.payload) for e in kept] == [(6, "added", '{"n":4}'), (7, "removed", "{}")]
+
+
 def test_lock_returns_the_revision_or_none(database: Database) -> None:
     service = make_service(database)
     append(database, service)

@@ -22,6 +22,8 @@ from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.pool import InferencePool
 from facekeeper.services.archive_format import ArchivedExample, ArchiveReader, ExampleChunk, Manifest
 from facekeeper.services.bulk import (
+    BATCH_SIZE,
+    COPY_BATCH_SIZE,
     BatchWriter,
     ImportReport,
     Progress,
@@ -66,7 +68,8 @@ class ArchiveImport:
                 "calculator": self.calculator,
             },
         )
-        writer = BatchWriter(self.examples, service, report, progress, started)
+        batch_size = BATCH_SIZE if re_embed else COPY_BATCH_SIZE
+        writer = BatchWriter(self.examples, service, report, progress, started, batch_size)
         subjects_seen = examples_seen = 0
         for chunk in reader.chunks():
             if isinstance(chunk, ExampleChunk):

@@ -26,7 +26,9 @@ from facekeeper.services.examples import ExampleService, NewExample
 T = TypeVar("T")
 R = TypeVar("R")
 
-BATCH_SIZE = 64  # examples per transaction: short enough that a running server's writes never wait long
+# Examples per transaction: short enough (tens of ms) that a running server's writes never wait long.
+BATCH_SIZE = 64
+COPY_BATCH_SIZE = 256  # copied embeddings cost no inference: bigger batches save commits (one fsync each)
 MAX_BATCH_WAIT_S = 1.0  # a slow trickle (mostly skipped files) still commits at least once a second
 
 
@@ -149,8 +151,10 @@ class BatchWriter:
         report: ImportReport,
         progress: Progress | None,
         started: float,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.examples = examples
+        self.batch_size = batch_size
         self.service = service
         self.report = report
         self.progress = progress
@@ -163,7 +167,7 @@ class BatchWriter:
             self._oldest = time.monotonic()
         self._batch.append(example)
         self.report.queued += 1
-        if len(self._batch) >= BATCH_SIZE or time.monotonic() - self._oldest > MAX_BATCH_WAIT_S:
+        if len(self._batch) >= self.batch_size or time.monotonic() - self._oldest > MAX_BATCH_WAIT_S:
             self.flush()
         else:
             self.tick()

@@ -104,10 +104,9 @@ class FaceCollections:
             log.lock(service.id)
             write = CollectionWrite(session, service)
             yield write
-            logged = [
-                (log.append(service.id, *encode(change), examples_delta=delta), change)
-                for change, delta in write.changes
-            ]
+            entries = [(*encode(change), delta) for change, delta in write.changes]
+            seqs = log.append_many(service.id, entries) if entries else []
+            logged = list(zip(seqs, (change for change, _ in write.changes), strict=True))
         if logged:
             self.follower.applied_locally(service, logged)
 

@@ -11,6 +11,7 @@ A process whose copy is older than the oldest kept entry reloads the collection 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, text, update
@@ -54,31 +55,42 @@ class ChangeLogRepository:
 
     def append(self, service_id: str, kind: str, payload: str, examples_delta: int | None) -> int:
         """Record one change; `examples_delta` adjusts the service's example count, None recounts it."""
+        return self.append_many(service_id, [(kind, payload, examples_delta)])[-1]
+
+    def append_many(self, service_id: str, changes: Sequence[tuple[str, str, int | None]]) -> list[int]:
+        """Record (kind, payload, examples_delta) changes in order, as `append` would one by one, in three
+        statements whatever their number: a bulk import logs thousands of additions per second."""
+        deltas = [delta for _, _, delta in changes]
         count = (
-            ServiceTable.example_count + examples_delta
-            if examples_delta is not None
+            ServiceTable.example_count + sum(d for d in deltas if d is not None)
+            if None not in deltas
             else select(func.count())
             .select_from(ExampleTable)
             .where(ExampleTable.service_id == service_id)
             .scalar_subquery()
         )
-        seq = self.session.execute(
+        last = self.session.execute(
             update(ServiceTable)
             .where(ServiceTable.id == service_id)
-            .values(revision=ServiceTable.revision + 1, example_count=count)
+            .values(revision=ServiceTable.revision + len(changes), example_count=count)
             .returning(ServiceTable.revision)
         ).scalar_one()
+        first = last - len(changes) + 1
         self.session.execute(
-            insert(CollectionChangeTable).values(service_id=service_id, seq=seq, kind=kind, payload=payload)
+            insert(CollectionChangeTable),
+            [
+                {"service_id": service_id, "seq": seq, "kind": kind, "payload": payload}
+                for seq, (kind, payload, _) in enumerate(changes, start=first)
+            ],
         )
-        if self._postgresql:
+        if self._postgresql:  # one wake-up for the batch: a woken process replays up to the head
             self.session.execute(
                 text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": NOTIFY_CHANNEL, "payload": notification_payload(service_id, seq)},
+                {"channel": NOTIFY_CHANNEL, "payload": notification_payload(service_id, last)},
             )
-        if seq % PRUNE_EVERY == 0:
-            self.prune(service_id, seq - self.keep_entries)
-        return seq
+        if last // PRUNE_EVERY != (first - 1) // PRUNE_EVERY:
+            self.prune(service_id, last - self.keep_entries)
+        return list(range(first, last + 1))
 
     def prune(self, service_id: str, up_to_seq: int) -> None:
         self.session.execute(
