@@ -171,21 +171,14 @@ def archive_round_trip(base: Path, size: int, with_images: int, postgres: str | 
     archive.unlink()
 
 
-def reset_postgres(url: str) -> None:
-    """An empty database of our own (dropped at the end)."""
+def reset_postgres(url: str, *, create: bool = True) -> None:
+    """An empty database of our own (`create=False`: gone, at the end)."""
     name = url.rsplit("/", 1)[1]
     engine = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-
-
-def drop_postgres(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    engine = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
 
 
@@ -210,7 +203,7 @@ def main() -> None:
                 archive_round_trip(base, args.with_images, args.with_images, postgres, photos)
         finally:
             if postgres:
-                drop_postgres(postgres)
+                reset_postgres(postgres, create=False)
 
 
 if __name__ == "__main__":

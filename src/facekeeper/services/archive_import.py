@@ -117,10 +117,7 @@ class ArchiveImport:
         else:
             results = map(self._copied, todo)
         for result in results:
-            if isinstance(result, Skipped):
-                writer.skip(result)
-            else:
-                writer.add(result)
+            writer.take(result)
 
     def _copied(self, example: ArchivedExample) -> NewExample:
         vector = example.vector

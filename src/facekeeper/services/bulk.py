@@ -50,6 +50,14 @@ class Skipped:
     message: str
 
 
+class AlreadyImported:
+    """An item the service holds already (same id, or its subject has the same image)."""
+
+
+ALREADY_IMPORTED = AlreadyImported()
+Prepared = NewExample | Skipped | AlreadyImported  # what preparing one file or record comes to
+
+
 @dataclass
 class ImportReport:
     """Counts so far (handed to the progress callback) and, at the end, the result."""
@@ -171,6 +179,14 @@ class BatchWriter:
             self.flush()
         else:
             self.tick()
+
+    def take(self, prepared: Prepared) -> None:
+        if isinstance(prepared, Skipped):
+            self.skip(prepared)
+        elif isinstance(prepared, AlreadyImported):
+            self.already_imported()
+        else:
+            self.add(prepared)
 
     def already_imported(self) -> None:
         self.report.already_imported += 1

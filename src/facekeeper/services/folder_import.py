@@ -18,8 +18,10 @@ from facekeeper.domain import IMAGE_EXTENSIONS, ServiceRecord
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.pool import InferencePool
 from facekeeper.services.bulk import (
+    ALREADY_IMPORTED,
     BatchWriter,
     ImportReport,
+    Prepared,
     Progress,
     Skipped,
     SkipReason,
@@ -27,7 +29,7 @@ from facekeeper.services.bulk import (
     embed_or_skip,
     in_pool,
 )
-from facekeeper.services.examples import ExampleService, NewExample, check_example_subject, content_sha256
+from facekeeper.services.examples import ExampleService, check_example_subject, content_sha256
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,6 @@ class SourceFile:
     subject: str
     path: Path
     label: str  # the path relative to the imported folder, as the report shows it
-
-
-class AlreadyImported:
-    """A file whose subject already holds its image."""
-
-
-ALREADY_IMPORTED = AlreadyImported()
 
 
 def _visible(name: str) -> bool:
@@ -96,16 +91,11 @@ class FolderImport:
             self.pool, lambda item: self._prepare(service, item), self.files(root), in_flight=2 * self.pool.workers
         )
         for result in results:
-            if isinstance(result, Skipped):
-                writer.skip(result)
-            elif isinstance(result, AlreadyImported):
-                writer.already_imported()
-            else:
-                writer.add(result)
+            writer.take(result)
         writer.flush()
         return report
 
-    def _prepare(self, service: ServiceRecord, item: SourceFile | Skipped) -> NewExample | Skipped | AlreadyImported:
+    def _prepare(self, service: ServiceRecord, item: SourceFile | Skipped) -> Prepared:
         """In an inference worker: read, recognise what is done, decode and embed."""
         if isinstance(item, Skipped):
             return item
