@@ -904,7 +904,7 @@ def run(plan: Plan, faces_dir: Path) -> Report:
                 "checkpoints_mb": checkpoints,
             }
             report.shutdown = stop_and_check(server)
-            services.pool.shutdown()
+            services.workers.shutdown()
             services.db.dispose()
         print("restarting with FACEKEEPER_PRELOAD_MODELS=true...", flush=True)
         with running_server(data_dir, {"FACEKEEPER_PRELOAD_MODELS": "true"}) as server:

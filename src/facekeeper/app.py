@@ -9,16 +9,17 @@ from fastapi import FastAPI
 
 from facekeeper import __version__
 from facekeeper.api import detection, faces, health, metrics, recognition, status, subjects, verification, web
+from facekeeper.api.deadlines import DeadlineMiddleware
 from facekeeper.api.errors import install_error_handlers
 from facekeeper.api.metrics import RequestMetricsMiddleware
 from facekeeper.api.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
     CorsMiddleware,
+    HeadMiddleware,
     TrailingSlashMiddleware,
 )
 from facekeeper.index.memory import InMemoryIndex
-from facekeeper.inference.pool import InferencePool
 from facekeeper.inference.registry import ModelRegistry, build_pipeline
 from facekeeper.metrics import Metrics
 from facekeeper.services.api_keys import ApiKeyService
@@ -33,6 +34,7 @@ from facekeeper.services.subjects import SubjectService
 from facekeeper.services.verification import VerificationService
 from facekeeper.settings import Settings
 from facekeeper.storage.db import Database
+from facekeeper.workers import Workers
 
 
 def build_services(settings: Settings, registry: ModelRegistry | None = None) -> Services:
@@ -43,8 +45,8 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     db.upgrade()
-    pool = InferencePool(settings.inference_workers)
-    pipeline = build_pipeline(settings, registry, pool)
+    workers = Workers(settings.inference_workers, settings.database_workers, local_database=db.is_sqlite)
+    pipeline = build_pipeline(settings, registry, workers.inference_pool)
     if settings.preload_models:
         pipeline.load()
     app_metrics = Metrics()
@@ -54,36 +56,41 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         InMemoryIndex(memory_limit_bytes=settings.index_memory_limit_mb * 1024 * 1024),
         keep_log_entries=settings.change_log_keep_entries,
         events=app_metrics,
+        loads=workers.collection_loads,
     )
     app_metrics.report_collections(collections.states)
     return Services(
         settings=settings,
         db=db,
         pipeline=pipeline,
-        pool=pool,
+        workers=workers,
         collections=collections,
         metrics=app_metrics,
         api_keys=ApiKeyService(db),
         subjects=SubjectService(collections),
         examples=ExampleService(collections, pipeline, settings.save_images_to_db),
-        recognition=RecognitionService(collections, pipeline),
+        recognition=RecognitionService(collections, pipeline, settings.max_matches_per_request),
         detection=DetectionService(pipeline),
         verification=VerificationService(pipeline),
         status=StatusService(db, pipeline.embedder.version, settings.save_images_to_db),
-        health=HealthService(db, pipeline, pool, models_loaded=settings.preload_models),
+        health=HealthService(db, pipeline, workers.inference_pool, models_loaded=settings.preload_models),
     )
 
 
-def create_app(settings: Settings, registry: ModelRegistry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, registry: ModelRegistry | None = None, *, services: Services | None = None
+) -> FastAPI:
+    """`services` already built (by `serve`, which opens the database before it listens), or built at
+    start-up."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings, registry)
-        services.collections.follow_notifications()
-        app.state.services = services
+        app.state.services = built = services or build_services(settings, registry)
+        built.collections.follow_notifications()
         try:
             yield
         finally:
-            services.close()
+            built.close()
 
     app = FastAPI(
         title="Facekeeper",
@@ -98,9 +105,13 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
         app.include_router(module.router)
     app.include_router(faces.static_router)
     app.include_router(web.web_router(web.packaged_web_folder()))
-    # Added innermost first: requests pass CORS, then logging, then the size limit, then routing.
+    # Added innermost first: requests pass CORS, logging, the size limit, the deadline, HEAD, then routing.
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(HeadMiddleware)
+    app.add_middleware(
+        DeadlineMiddleware, request_timeout_s=settings.request_timeout_s, body_timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(BodyLimitMiddleware, max_request_size=settings.max_request_size)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorsMiddleware)

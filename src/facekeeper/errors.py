@@ -20,7 +20,8 @@ class ErrorSpec(NamedTuple):
 
 
 class Error(ErrorSpec, Enum):
-    # CompreFace §6.2; exit codes: 1 = not found, 2 = bad input, 3 = conflict, 4 = internal.
+    # CompreFace §6.2; exit codes: 1 = not found, 2 = bad input, 3 = conflict, 4 = internal,
+    # 5 = start-up problem (data directory, models), 6 = database unreachable or failing.
     UNKNOWN = ErrorSpec(400, 0, "Something went wrong, please try again", 4)
     METHOD_NOT_ALLOWED = ErrorSpec(405, 0, "Request method '{method}' not supported", 2)
     NOT_FOUND_PATH = ErrorSpec(404, 0, "No handler found for {method} {path}", 2)
@@ -82,6 +83,25 @@ class Error(ErrorSpec, Enum):
     )
     DATA_DIR_NOT_WRITABLE = ErrorSpec(500, 0, "Data directory {path} is not writable: {reason}", 5)
     MODEL_UNAVAILABLE = ErrorSpec(503, 0, "Model {name} cannot be loaded: {reason}", 5)
+    # Hostile input and faults (docs/security.md): limits, deadlines, storage failures.
+    IMAGE_FORMAT_NOT_ALLOWED = ErrorSpec(400, 28, "The file is not an image in an allowed format ({allowed})", 2)
+    IMAGE_TOO_COMPLEX = ErrorSpec(400, 0, "The JPEG has more than {limit} scans; decoding it would take too long", 2)
+    JSON_TOO_DEEP = ErrorSpec(400, 26, "The JSON body is nested too deeply", 2)
+    JSON_TOO_LARGE = ErrorSpec(400, 26, "The JSON body holds more than {limit} {items}", 2)
+    EMBEDDING_VALUES_INVALID = ErrorSpec(400, 26, "{field} must contain only finite numbers within float32 range", 2)
+    TOO_MANY_EMBEDDINGS = ErrorSpec(400, 0, "{given} embeddings exceed the limit of {limit} per request", 2)
+    TOO_MANY_MATCHES = ErrorSpec(
+        400, 0, "The answer would hold {given} matches, over the limit of {limit}; lower prediction_count", 2
+    )
+    SUBJECT_NAME_NUL = ErrorSpec(400, 26, "Subject name cannot contain the NUL character", 2)
+    HEADERS_TOO_LARGE = ErrorSpec(431, 0, "The request headers exceed the limit of {limit} bytes", 2)
+    HEADERS_TIMEOUT = ErrorSpec(408, 0, "The request headers did not arrive within {limit_s} s", 2)
+    BODY_TIMEOUT = ErrorSpec(408, 0, "The request body stalled for more than {limit_s} s", 2)
+    TOO_MANY_CONNECTIONS = ErrorSpec(503, 0, "Too many open connections (limit {limit}); try again later", 4)
+    SHUTTING_DOWN = ErrorSpec(503, 0, "The server is shutting down; try again later", 4)
+    REQUEST_TIMEOUT = ErrorSpec(503, 0, "The request was not answered within {limit_s} s; try again later", 4)
+    STORAGE_UNAVAILABLE = ErrorSpec(503, 0, "The database cannot be used right now ({reason}); try again later", 6)
+    DATABASE_UNREACHABLE = ErrorSpec(503, 0, "Cannot use the database {url}: {reason}", 6)
 
 
 # Enum members with equal values would silently alias each other; every entry must be distinct.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,31 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         40_000_000, gt=0, description="Largest decoded image (width x height); guards decompression bombs."
     )
+    max_jpeg_scans: int = Field(
+        100, gt=0, description="Most scans a JPEG may have (progressive files use ~10); bounds decoding time."
+    )
+    max_embeddings_per_request: int = Field(
+        1000, gt=0, description="Most embeddings one embeddings/recognize or embeddings/verify request may carry."
+    )
+    max_matches_per_request: int = Field(
+        100_000, gt=0, description="Most (face or embedding) x prediction_count matches one answer may hold."
+    )
+    request_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "request_timeout_s", "FACEKEEPER_REQUEST_TIMEOUT_S", "FACEKEEPER_REQUEST_TIMEOUT"
+        ),
+        description="Deadline of every request, from its headers to its answer (503 when passed).",
+    )
+    max_header_bytes: int = Field(16384, gt=0, description="Largest request line plus headers (431 when over).")
+    header_timeout_s: float = Field(10.0, gt=0, description="Time a connection has to send complete headers.")
+    body_timeout_s: float = Field(30.0, gt=0, description="Longest pause while a request body arrives (408).")
+    max_connections: int = Field(256, gt=0, description="Open connections served at once; more get 503.")
+    shutdown_timeout_s: float = Field(
+        30.0, gt=0, description="SIGTERM/SIGINT: the process exits within this time, whatever is queued."
+    )
+    database_workers: int = Field(4, ge=1, description="Threads running database and index work.")
     max_detect_size: int = Field(640, gt=0, description="Longest side of the copy the detector sees, px.")
     save_images_to_db: bool = Field(True, description="Store each example's original image bytes.")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +14,8 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Api
-from tests.support.squares import GREEN, RED, image, one_face
+from tests.support.hostile_images import EPS, NOT_ALLOWED, jpeg_scan_bomb, truncated_jpeg_with_end_marker
+from tests.support.squares import GREEN, RED, ColourEmbedder, image, one_face
 
 ADD = "/api/v1/recognition/faces"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -57,6 +60,40 @@ def _file(data: bytes, name: str = "x.png") -> dict[str, tuple[str, bytes]]:
 
 
 NO_FACE = "No face is found in the given image"
+DIMENSION = ColourEmbedder.dimension  # the fake calculator's
+NOT_AN_IMAGE = "The file is not an image in an allowed format (jpeg, png, gif, bmp, tiff, webp, ico)"
+NUL_NAME = "Subject name cannot contain the NUL character"
+SUBJECTS = "/api/v1/recognition/subjects"
+EMBEDDINGS = "/api/v1/recognition/embeddings/recognize"
+VERIFY_EMBEDDINGS = "/api/v1/verification/embeddings/verify"
+
+
+@functools.cache
+def _scan_bomb() -> bytes:
+    return jpeg_scan_bomb(side=512, scans=20_000)
+
+
+def _add_base64(api: Api, data: bytes) -> Any:
+    return api.client.post(
+        ADD, params={"subject": "E"}, json={"file": base64.b64encode(data).decode()}, headers=api.headers()
+    )
+
+
+def _json(api: Api, url: str, body: bytes, method: str = "POST", key: str | None = None) -> Any:
+    headers = {**api.headers(key), "content-type": "application/json"}
+    return api.client.request(method, url, content=body, headers=headers)
+
+
+def _embeddings(api: Api, rows: list[list[Any]]) -> Any:
+    return _json(api, EMBEDDINGS, json.dumps({"embeddings": rows}).encode())
+
+
+@functools.cache
+def _one_value_targets() -> bytes:
+    """Issue 9's 9.6 MB body: 2.4 M targets of one value each (it blocked the event loop for 32 s)."""
+    return b'{"source": [1], "targets": [' + b",".join([b"[1]"] * 2_400_000) + b"]}"
+
+
 CASES = [
     Case("no key", lambda a: _add(a, _file(one_face()), headers={}), 400, 20, "Missing header: x-api-key"),
     Case("key not uuid", lambda a: _add(a, _file(one_face()), headers={"x-api-key": "k"}), 400, 26),
@@ -65,7 +102,100 @@ CASES = [
     Case("no file part", lambda a: _add(a, {"other": ("x.png", one_face())}), 400, 34, "Required part file is missing"),
     Case("file as text field", lambda a: _add(a, {"other": ("x.png", b"1")}, data={"file": "abc"}), 400, 34),
     Case("empty file", lambda a: _add(a, _file(b"")), 400, 28, NO_FACE),
-    Case("text bytes", lambda a: _add(a, _file(b"hello, I am not an image")), 400, 28, NO_FACE),
+    Case("text bytes", lambda a: _add(a, _file(b"hello, I am not an image")), 400, 28, NOT_AN_IMAGE),
+    Case("eps named x.jpg", lambda a: _add(a, _file(EPS, "x.jpg")), 400, 28, NOT_AN_IMAGE),
+    Case("eps as base64", lambda a: _add_base64(a, EPS), 400, 28, NOT_AN_IMAGE),
+    Case("avif as base64", lambda a: _add_base64(a, NOT_ALLOWED["avif"]), 400, 28, NOT_AN_IMAGE),
+    Case("jp2 as base64", lambda a: _add_base64(a, NOT_ALLOWED["jp2"]), 400, 28, NOT_AN_IMAGE),
+    Case("jpeg scan bomb", lambda a: _add(a, _file(_scan_bomb(), "x.jpg")), 400, 0),
+    Case(
+        "truncated jpeg, end marker appended",
+        lambda a: _add(a, _file(truncated_jpeg_with_end_marker(), "x.jpg")),
+        400,
+        28,
+    ),
+    Case(
+        "deeply nested json",
+        lambda a: _json(a, ADD, b"[" * 1_060 + b"]" * 1_060),
+        400,
+        26,
+        "The JSON body is nested too deeply",
+    ),
+    Case(
+        "millions of tiny lists",
+        lambda a: _json(a, ADD, b"[" + b"[1]," * 2_000_000 + b"[1]]"),
+        400,
+        26,
+        "The JSON body holds more than 1064 arrays and objects",
+    ),
+    Case(
+        "nul in enrolled subject",
+        lambda a: _add(a, _file(one_face()), params={"subject": "E\x00ve"}),
+        400,
+        26,
+        NUL_NAME,
+    ),
+    Case("nul in created subject", lambda a: _json(a, SUBJECTS, b'{"subject": "E\\u0000ve"}'), 400, 26, NUL_NAME),
+    Case(
+        "nul in renamed subject",
+        lambda a: _json(a, SUBJECTS + "/alice", b'{"subject": "E\\u0000"}', "PUT"),
+        400,
+        26,
+        NUL_NAME,
+    ),
+    Case(
+        "nul in subject path, rename",
+        lambda a: _json(a, SUBJECTS + "/al%00ice", b'{"subject": "x"}', "PUT"),
+        400,
+        26,
+        NUL_NAME,
+    ),
+    Case(
+        "nul in subject path, delete",
+        lambda a: a.client.delete(SUBJECTS + "/al%00ice", headers=a.headers()),
+        400,
+        26,
+        NUL_NAME,
+    ),
+    Case(
+        "nul in listed subject",
+        lambda a: a.client.get(ADD, params={"subject": "a\x00"}, headers=a.headers()),
+        400,
+        26,
+        NUL_NAME,
+    ),
+    Case(
+        "nul in deleted subject",
+        lambda a: a.client.delete(ADD, params={"subject": "a\x00"}, headers=a.headers()),
+        400,
+        26,
+        NUL_NAME,
+    ),
+    Case("embedding beyond float32", lambda a: _embeddings(a, [[1e39] + [0.0] * (DIMENSION - 1)]), 400, 26),
+    Case(
+        "embedding NaN",
+        lambda a: _json(a, EMBEDDINGS, b'{"embeddings": [[NaN' + b", 0" * (DIMENSION - 1) + b"]]}"),
+        400,
+        26,
+    ),
+    Case("embedding integer beyond double", lambda a: _embeddings(a, [[10**400] + [0] * (DIMENSION - 1)]), 400, 26),
+    Case("too many embeddings", lambda a: _embeddings(a, [[0.5]] * 1001), 400, 0),
+    Case(
+        "one-value targets by the million",
+        lambda a: _json(a, VERIFY_EMBEDDINGS, _one_value_targets(), key=a.verification_key),
+        400,
+        26,
+        "The JSON body holds more than 1064 arrays and objects",
+    ),
+    Case(
+        "one long vector",
+        lambda a: _json(
+            a, VERIFY_EMBEDDINGS, b'{"source": [' + b"1," * 2_000_000 + b'1], "targets": [[1]]}', key=a.verification_key
+        ),
+        400,
+        26,
+        f"The JSON body holds more than {(1000 + 1) * (DIMENSION + 1) + 64} values",
+    ),
     Case("truncated jpeg", lambda a: _add(a, _file(_truncated(), "x.jpg")), 400, 28, NO_FACE),
     Case(
         "bad extension",
@@ -198,9 +328,7 @@ CASES = [
     ),
     Case(
         "embeddings wrong dimension",
-        lambda a: a.client.post(
-            "/api/v1/recognition/embeddings/recognize", json={"embeddings": [[1, 2, 3]]}, headers=a.headers()
-        ),
+        lambda a: a.client.post(EMBEDDINGS, json={"embeddings": [[1, 2, 3]]}, headers=a.headers()),
         400,
         0,
     ),

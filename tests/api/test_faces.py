@@ -144,7 +144,7 @@ def test_download_image_and_static_url(api: Api) -> None:
     image_id = api.enrol("Tom", picture)
     response = api.client.get(f"{URL}/{image_id}/img", headers=api.headers())
     assert response.status_code == 200 and response.content == picture
-    assert response.headers["cache-control"] == "public, max-age=31536000"
+    assert response.headers["cache-control"] == "private, no-store"
     static = api.client.get(f"/api/v1/static/{api.recognition_key}/images/{image_id}")
     assert static.content == picture
     unknown = "00000000-0000-4000-8000-000000000000"
@@ -152,3 +152,36 @@ def test_download_image_and_static_url(api: Api) -> None:
     assert api.client.get(f"/api/v1/static/{api.detection_key}/images/{image_id}").content == b""
     api.client.delete(f"{URL}/{image_id}", headers=api.headers())
     assert api.client.get(f"{URL}/{image_id}/img", headers=api.headers()).content == b"", "D7: image deleted too"
+
+
+# --- issue 9: authenticated images are never cached by others, and say what they are ----------------
+
+
+@pytest.mark.parametrize(("fmt", "media_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")])
+def test_stored_images_carry_their_media_type_and_no_shared_caching(api: Api, fmt: str, media_type: str) -> None:
+    picture = image([(60, 50, 80, RED)], fmt=fmt)
+    image_id = api.enrol("Tom", picture)
+    for response in (
+        api.client.get(f"{URL}/{image_id}/img", headers=api.headers()),
+        api.client.get(f"/api/v1/static/{api.recognition_key}/images/{image_id}"),
+    ):
+        assert response.content == picture
+        assert response.headers["content-type"] == media_type
+        assert response.headers["cache-control"] == "private, no-store"
+        assert "public" not in response.headers["cache-control"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+    cross_tenant = api.client.get(f"/api/v1/static/{api.detection_key}/images/{image_id}")
+    assert cross_tenant.content == b""
+    assert cross_tenant.headers["cache-control"] == "private, no-store"
+
+
+def test_openapi_lists_the_real_image_media_types(api: Api) -> None:
+    path = api.client.get("/openapi.json").json()["paths"]["/api/v1/recognition/faces/{image_id}/img"]
+    assert {"image/jpeg", "image/png"} <= set(path["get"]["responses"]["200"]["content"])
+
+
+def test_static_url_with_an_impossible_key_never_queries(api: Api) -> None:
+    """Issue 9: a NUL in the key reached PostgreSQL, whose error logged the statement with the key."""
+    image_id = api.enrol("Tom", one_face(RED))
+    response = api.client.get(f"/api/v1/static/{api.recognition_key}%00/images/{image_id}")
+    assert (response.status_code, response.content) == (200, b"")

@@ -89,3 +89,35 @@ def test_openapi_describes_every_face_route(api: Api) -> None:
     recognize = paths["/api/v1/recognition/recognize"]["post"]
     assert {p["name"] for p in recognize["parameters"]} >= {"limit", "prediction_count", "face_plugins", "status"}
     assert set(recognize["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+
+
+# --- issue 9, finding 9: HEAD works on GET routes, and a 405 says what is allowed ------------------
+
+
+def test_head_on_get_routes_answers_like_get_without_a_body(api: Api) -> None:
+    image_id = api.enrol("Tom", one_face())
+    for path, headers in (
+        ("/api/v1/config", {}),
+        ("/api/v1/recognition/subjects", api.headers()),
+        ("/api/v1/recognition/faces", api.headers()),
+        (f"/api/v1/recognition/faces/{image_id}/img", api.headers()),
+        ("/healthz", {}),
+    ):
+        got = api.client.get(path, headers=headers)
+        head = api.client.head(path, headers=headers)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == str(len(got.content))
+
+
+def test_head_keeps_errors_and_authentication(api: Api) -> None:
+    assert api.client.head("/api/v1/recognition/subjects").status_code == 400  # no key: code 20
+
+
+def test_405_carries_allow_with_every_method_of_the_path(api: Api) -> None:
+    subjects = api.client.patch("/api/v1/recognition/subjects", headers=api.headers())
+    assert subjects.status_code == 405
+    assert subjects.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, POST"
+    recognize = api.client.get("/api/v1/recognition/recognize", headers=api.headers())
+    assert recognize.headers["allow"] == "OPTIONS, POST"

@@ -31,7 +31,9 @@ def test_readyz_is_ready_once_the_models_are_loaded(api: Api) -> None:
 def test_readyz_answers_503_with_the_reason(api: Api) -> None:
     ready_response(api)
     dead = Database(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone")
-    api.services.health = HealthService(dead, api.services.pipeline, api.services.pool, models_loaded=True)
+    api.services.health = HealthService(
+        dead, api.services.pipeline, api.services.workers.inference_pool, models_loaded=True
+    )
     try:
         response = api.client.get("/readyz")
     finally:

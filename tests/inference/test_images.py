@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+import time
+
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import EpsImagePlugin, Image
 
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.images import decode_image
+from facekeeper.inference.images import count_jpeg_scans, decode_image
+from tests.support.hostile_images import (
+    EPS,
+    NOT_ALLOWED,
+    jpeg_scan_bomb,
+    photo_like,
+    progressive_jpeg,
+    truncated_jpeg_with_end_marker,
+)
 
 from .fakes import encode
 
@@ -54,11 +67,18 @@ def test_animated_gif_gives_its_first_frame() -> None:
     assert tuple(pixels[0, 0]) == (255, 0, 0)
 
 
-@pytest.mark.parametrize("data", [b"", b"hello, I am not an image", b"\xff\xd8\xff\xe0garbage"])
+@pytest.mark.parametrize("data", [b"", b"\xff\xd8\xff\xe0garbage"])
 def test_unreadable_bytes_mean_no_face(data: bytes) -> None:
     with pytest.raises(FacekeeperError) as caught:
         decode_image(data, LIMIT)
     assert caught.value.error is Error.NO_FACES_FOUND
+
+
+def test_bytes_of_no_known_format_are_refused_clearly() -> None:
+    with pytest.raises(FacekeeperError) as caught:
+        decode_image(b"hello, I am not an image", LIMIT)
+    assert caught.value.error is Error.IMAGE_FORMAT_NOT_ALLOWED
+    assert caught.value.message.endswith("(jpeg, png, gif, bmp, tiff, webp, ico)")
 
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
@@ -83,3 +103,85 @@ def test_pixel_limit_is_inclusive() -> None:
     assert decode_image(data, 5000).shape == (50, 100, 3)
     with pytest.raises(FacekeeperError):
         decode_image(data, 4999)
+
+
+# --- hostile files (issue 9, findings 2, 3 and 9) ---------------------------------------------------
+
+
+def test_scan_bomb_is_refused_before_decoding() -> None:
+    bomb = jpeg_scan_bomb(side=1024, scans=20_000)
+    assert len(bomb) < 300_000
+    started = time.perf_counter()
+    with pytest.raises(FacekeeperError) as caught:
+        decode_image(bomb, LIMIT)
+    assert caught.value.error is Error.IMAGE_TOO_COMPLEX
+    assert caught.value.http_status == 400
+    # Counting markers is a scan over the bytes: far below the seconds the decoder would take.
+    assert time.perf_counter() - started < 2.0
+
+
+def test_scan_limit_is_configurable_and_inclusive() -> None:
+    data = progressive_jpeg()
+    scans = count_jpeg_scans(data, stop_after=1000)
+    assert 2 <= scans <= 20
+    assert decode_image(data, LIMIT, max_jpeg_scans=scans).shape == (240, 320, 3)
+    with pytest.raises(FacekeeperError) as caught:
+        decode_image(data, LIMIT, max_jpeg_scans=scans - 1)
+    assert caught.value.error is Error.IMAGE_TOO_COMPLEX
+
+
+def test_scans_of_an_embedded_thumbnail_are_not_counted() -> None:
+    photo = photo_like()
+    thumbnail = io.BytesIO()
+    photo.resize((64, 48)).save(thumbnail, "JPEG", progressive=True)
+    exif = Image.Exif()
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", exif=exif.tobytes() + thumbnail.getvalue())  # opaque bytes inside APP1
+    assert count_jpeg_scans(buffer.getvalue(), stop_after=1000) == 1
+
+
+def test_truncated_jpeg_with_end_marker_is_refused() -> None:
+    """libjpeg decodes it with the missing half grey; the strict decoder reports the premature end."""
+    with pytest.raises(FacekeeperError) as caught:
+        decode_image(truncated_jpeg_with_end_marker(), LIMIT)
+    assert caught.value.error is Error.NO_FACES_FOUND
+
+
+@pytest.mark.parametrize("name", sorted(NOT_ALLOWED))
+def test_formats_outside_the_allow_list_are_refused_by_content(name: str) -> None:
+    with pytest.raises(FacekeeperError) as caught:
+        decode_image(NOT_ALLOWED[name], LIMIT)
+    assert caught.value.error is Error.IMAGE_FORMAT_NOT_ALLOWED
+
+
+def test_pillow_never_sees_a_format_outside_the_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GIF whose bytes Pillow would also accept as another format is opened as GIF only."""
+    opened: list[object] = []
+    original = Image.open
+
+    def recording_open(fp: object, mode: str = "r", formats: object = None) -> Image.Image:
+        opened.append(formats)
+        return original(fp, mode, formats)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image, "open", recording_open)
+    decode_image(encode(gradient(), "GIF"), LIMIT)
+    assert opened == [("GIF",)]
+
+
+def test_an_eps_upload_never_spawns_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow's EPS reader runs Ghostscript: pretend it is installed and watch for any process."""
+    spawned: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        spawned.append(args)
+        raise AssertionError("a request tried to start a process")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(os, "posix_spawn", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", "gs", raising=False)
+    monkeypatch.setattr(EpsImagePlugin, "has_ghostscript", lambda: True, raising=False)
+    with pytest.raises(FacekeeperError) as caught:
+        decode_image(EPS, LIMIT)
+    assert caught.value.error is Error.IMAGE_FORMAT_NOT_ALLOWED
+    assert spawned == []

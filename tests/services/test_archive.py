@@ -71,7 +71,9 @@ def export(api: Api, path: Path, *, with_images: bool = True, compress: bool = F
 
 
 def import_archive(api: Api, path: Path | bytes) -> ImportReport:
-    importer = ArchiveImport(api.services.examples, api.services.subjects, api.services.pool, 5_000_000)
+    importer = ArchiveImport(
+        api.services.examples, api.services.subjects, api.services.workers.inference_pool, 5_000_000
+    )
     source = io.BytesIO(path) if isinstance(path, bytes) else open(path, "rb")  # noqa: SIM115
     with source:
         return importer.run(rec(api), source, "archive")
@@ -136,7 +138,9 @@ def test_re_running_an_import_resumes(source: Api, tmp_path: Path) -> None:
 def test_an_id_taken_by_another_service_gets_a_new_one_once(source: Api, tmp_path: Path) -> None:
     archive = export(source, tmp_path / "rec.tar")
     other = source.services.api_keys.create("copy", rec(source).type)
-    importer = ArchiveImport(source.services.examples, source.services.subjects, source.services.pool, 5_000_000)
+    importer = ArchiveImport(
+        source.services.examples, source.services.subjects, source.services.workers.inference_pool, 5_000_000
+    )
     for expected in (3, 0):
         with open(archive, "rb") as stream:
             assert importer.run(other, stream, "archive").imported == expected

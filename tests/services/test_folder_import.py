@@ -46,7 +46,7 @@ def photos(tmp_path: Path) -> Path:
 
 
 def importer(api: Api) -> FolderImport:
-    return FolderImport(api.services.examples, api.services.pool, max_file_bytes=15_000)
+    return FolderImport(api.services.examples, api.services.workers.inference_pool, max_file_bytes=15_000)
 
 
 def service(api: Api) -> ServiceRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 
@@ -76,3 +77,16 @@ def test_concurrent_enrolment_of_the_same_new_subjects(backend_api: Api) -> None
     assert failures == []
     assert sorted(services.subjects.list(service)) == ["person0", "person1", "person2", "person3"]
     assert services.examples.page(service, None, 0, 1).total == 72
+
+
+def test_bulk_delete_beyond_one_statement_of_parameters(backend_api: Api) -> None:
+    """Issue 9: 70,000 ids were one IN list: PostgreSQL refused it (code 0) and logged 2 MB of statement."""
+    api = backend_api
+    kept = api.enrol("Tom", one_face(RED))
+    gone = api.enrol("Ann", one_face(GREEN))
+    filler = [str(uuid.UUID(int=i)) for i in range(1, 70_001)]
+    response = api.client.post("/api/v1/recognition/faces/delete", json=[*filler, gone], headers=api.headers())
+    assert response.status_code == 200, response.text
+    assert response.json() == [{"image_id": gone, "subject": "Ann"}]
+    listed = api.client.get("/api/v1/recognition/faces", headers=api.headers()).json()["faces"]
+    assert [face["image_id"] for face in listed] == [kept]

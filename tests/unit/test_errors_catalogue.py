@@ -80,9 +80,38 @@ EXPECTED: dict[str, tuple[int, int, str]] = {
     # start-up failures, never sent as a face-API response
     "DATA_DIR_NOT_WRITABLE": (500, 0, "Data directory {path} is not writable: {reason}"),
     "MODEL_UNAVAILABLE": (503, 0, "Model {name} cannot be loaded: {reason}"),
+    # issue 9: hostile input and faults (docs/security.md)
+    "IMAGE_FORMAT_NOT_ALLOWED": (400, 28, "The file is not an image in an allowed format ({allowed})"),
+    "IMAGE_TOO_COMPLEX": (400, 0, "The JPEG has more than {limit} scans; decoding it would take too long"),
+    "JSON_TOO_DEEP": (400, 26, "The JSON body is nested too deeply"),
+    "JSON_TOO_LARGE": (400, 26, "The JSON body holds more than {limit} {items}"),
+    "EMBEDDING_VALUES_INVALID": (400, 26, "{field} must contain only finite numbers within float32 range"),
+    "TOO_MANY_EMBEDDINGS": (400, 0, "{given} embeddings exceed the limit of {limit} per request"),
+    "TOO_MANY_MATCHES": (
+        400,
+        0,
+        "The answer would hold {given} matches, over the limit of {limit}; lower prediction_count",
+    ),
+    "SUBJECT_NAME_NUL": (400, 26, "Subject name cannot contain the NUL character"),
+    "HEADERS_TOO_LARGE": (431, 0, "The request headers exceed the limit of {limit} bytes"),
+    "HEADERS_TIMEOUT": (408, 0, "The request headers did not arrive within {limit_s} s"),
+    "BODY_TIMEOUT": (408, 0, "The request body stalled for more than {limit_s} s"),
+    "TOO_MANY_CONNECTIONS": (503, 0, "Too many open connections (limit {limit}); try again later"),
+    "SHUTTING_DOWN": (503, 0, "The server is shutting down; try again later"),
+    "REQUEST_TIMEOUT": (503, 0, "The request was not answered within {limit_s} s; try again later"),
+    "STORAGE_UNAVAILABLE": (503, 0, "The database cannot be used right now ({reason}); try again later"),
+    "DATABASE_UNREACHABLE": (503, 0, "Cannot use the database {url}: {reason}"),
 }
 
 NON_HTTP_STARTUP_ERRORS = {"DATA_DIR_NOT_WRITABLE", "MODEL_UNAVAILABLE"}
+# The server's trouble, not the client's: 5xx with Retry-After (issue 9, finding 7).
+SERVER_FAULTS = {
+    "SHUTTING_DOWN",
+    "TOO_MANY_CONNECTIONS",
+    "REQUEST_TIMEOUT",
+    "STORAGE_UNAVAILABLE",
+    "DATABASE_UNREACHABLE",
+}
 
 
 def test_catalogue_has_exactly_the_expected_entries() -> None:
@@ -173,7 +202,7 @@ def test_entry_shape(error: Error) -> None:
     assert type(error.exit_code) is int
     assert error.exit_code > 0
     assert type(error.code) is int
-    if error.name in NON_HTTP_STARTUP_ERRORS:
+    if error.name in NON_HTTP_STARTUP_ERRORS | SERVER_FAULTS:
         assert 500 <= error.http_status < 600
     else:
         assert 400 <= error.http_status < 500

@@ -92,24 +92,38 @@ def test_round_half_up_default_is_five_digits() -> None:
 # --- parse_embeddings / parse_vector ---------------------------------------------------------------
 
 
+def _dimension_of(value: object) -> int:
+    """The calculator dimension a test case means: its first row's length (the checks before it win)."""
+    first = value[0] if isinstance(value, list) and value else None
+    return len(first) if isinstance(first, list) else (len(value) if isinstance(value, list) else 2)
+
+
+def embeddings(value: object, max_count: int = 100) -> np.ndarray:
+    return parse_embeddings(value, "embeddings", max_count=max_count, dimension=_dimension_of(value))
+
+
+def vector(value: object) -> np.ndarray:
+    return parse_vector(value, "source", dimension=_dimension_of(value))
+
+
 def test_parse_embeddings_returns_float_matrix() -> None:
-    matrix = parse_embeddings([[1, 2.5, -3], [0, 0.25, 1e-3]], "embeddings")
+    matrix = embeddings([[1, 2.5, -3], [0, 0.25, 1e-3]])
     assert np.issubdtype(matrix.dtype, np.floating)
     assert matrix.shape == (2, 3)
     np.testing.assert_allclose(matrix, [[1, 2.5, -3], [0, 0.25, 1e-3]], rtol=1e-6)
 
 
 def test_parse_vector_returns_float_vector() -> None:
-    vector = parse_vector([1, 2, 3], "source")
-    assert np.issubdtype(vector.dtype, np.floating)
-    assert vector.shape == (3,)
-    assert vector.tolist() == [1.0, 2.0, 3.0]
+    parsed = vector([1, 2, 3])
+    assert np.issubdtype(parsed.dtype, np.floating)
+    assert parsed.shape == (3,)
+    assert parsed.tolist() == [1.0, 2.0, 3.0]
 
 
 @pytest.mark.parametrize("value", [None, [], [[]], [[], []], {}, "x", 3])
 def test_parse_embeddings_empty_is_code_5(value: object) -> None:
     with pytest.raises(FacekeeperError) as error:
-        parse_embeddings(value, "embeddings")
+        embeddings(value)
     assert error.value.code == 5
     assert error.value.http_status == 400
     assert error.value.message == "Field embeddings cannot be empty"
@@ -118,7 +132,7 @@ def test_parse_embeddings_empty_is_code_5(value: object) -> None:
 @pytest.mark.parametrize("value", [None, [], "abc", {}])
 def test_parse_vector_empty_is_code_5_naming_the_field(value: object) -> None:
     with pytest.raises(FacekeeperError) as error:
-        parse_vector(value, "source")
+        vector(value)
     assert (error.value.code, error.value.message) == (5, "Field source cannot be empty")
 
 
@@ -134,14 +148,11 @@ def test_parse_vector_empty_is_code_5_naming_the_field(value: object) -> None:
         ([[1, [2]]], "embeddings must contain only numbers; "),
         ([[True, 0.5]], "embeddings must contain only numbers; "),
         ([[1.0, False]], "embeddings must contain only numbers; "),
-        ([[1.0, float("nan")]], "embeddings must contain finite numbers; "),
-        ([[1.0, float("inf")]], "embeddings must contain finite numbers; "),
-        ([[-float("inf"), 1.0]], "embeddings must contain finite numbers; "),
     ],
 )
 def test_parse_embeddings_bad_content_is_code_26(value: object, message: str) -> None:
     with pytest.raises(FacekeeperError) as error:
-        parse_embeddings(value, "embeddings")
+        embeddings(value)
     assert error.value.error is Error.CONSTRAINT_VIOLATION
     assert (error.value.code, error.value.http_status, error.value.message) == (26, 400, message)
 
@@ -151,19 +162,46 @@ def test_parse_embeddings_bad_content_is_code_26(value: object, message: str) ->
     [
         ([1, "a"], "source must contain only numbers; "),
         ([True], "source must contain only numbers; "),
-        ([float("nan")], "source must contain finite numbers; "),
     ],
 )
 def test_parse_vector_bad_content_is_code_26(value: object, message: str) -> None:
     with pytest.raises(FacekeeperError) as error:
-        parse_vector(value, "source")
+        vector(value)
     assert (error.value.code, error.value.message) == (26, message)
+
+
+@pytest.mark.parametrize(
+    "value", [[[1.0, float("nan")]], [[1.0, float("inf")]], [[-float("inf"), 1.0]], [[3.5e38, 1.0]], [[-1e39, 0]]]
+)
+def test_values_beyond_float32_are_refused(value: object) -> None:
+    """Issue 9: 1e39 passed as a finite double, became inf in float32 and NaN in the answer (code 0)."""
+    with pytest.raises(FacekeeperError) as error:
+        embeddings(value)
+    assert error.value.error is Error.EMBEDDING_VALUES_INVALID
+    assert error.value.message == "embeddings must contain only finite numbers within float32 range"
+
+
+def test_largest_float32_is_accepted() -> None:
+    assert embeddings([[3.4028234e38, -3.4028234e38]]).shape == (1, 2)
+
+
+def test_embedding_count_is_limited_before_any_row_is_read() -> None:
+    with pytest.raises(FacekeeperError) as error:
+        embeddings([[1.0]] * 101, max_count=100)
+    assert error.value.error is Error.TOO_MANY_EMBEDDINGS
+    assert error.value.message == "101 embeddings exceed the limit of 100 per request"
+
+
+def test_dimension_must_match_the_calculator() -> None:
+    with pytest.raises(FacekeeperError) as error:
+        parse_embeddings([[1.0, 2.0, 3.0]], "embeddings", max_count=10, dimension=128)
+    assert error.value.error is Error.EMBEDDING_DIMENSION_MISMATCH
 
 
 def test_parse_embeddings_huge_integer_is_code_26() -> None:
     """Regression: an integer beyond any double raised a raw OverflowError (400 code 0 + traceback)."""
     with pytest.raises(FacekeeperError) as error:
-        parse_embeddings([[10**400, 1]], "embeddings")
+        embeddings([[10**400, 1]])
     assert error.value.code == 26
 
 

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from facekeeper.domain import ServiceRecord, ServiceType
 from facekeeper.services.bundle import Services
@@ -23,9 +22,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 def _service_of(required: ServiceType) -> Callable[[Request, Services], Awaitable[ServiceRecord]]:
     async def authenticate(request: Request, services: ServicesDep) -> ServiceRecord:
         api_key = request.headers.get("x-api-key")  # header names are case-insensitive here
-        if services.api_keys.lookup_blocks_briefly:
-            return services.api_keys.authenticate(api_key, required)
-        return await run_in_threadpool(services.api_keys.authenticate, api_key, required)
+        return await services.workers.lookup(services.api_keys.authenticate, api_key, required)
 
     return authenticate
 

@@ -24,6 +24,6 @@ async def detect(request: Request, service: DetectionServiceDep, services: Servi
     body = await read_body(request)
     face = face_request(body.params, round_probability=False)
     image = await image_part(body, "file", "file", "content", services.settings.max_file_size)
-    scan = await services.pool.run(services.detection.detect, image, face.scan)
+    scan = await services.workers.inference(services.detection.detect, image, face.scan)
     faces = [face_json(found, face.fields) for found in scan.faces]
     return JSONResponse(with_versions({"result": faces}, scan.plugins_versions, face.fields))

@@ -15,6 +15,8 @@ from starlette.datastructures import UploadFile
 from facekeeper.api.params import Params
 from facekeeper.domain import IMAGE_EXTENSIONS
 from facekeeper.errors import Error, FacekeeperError
+from facekeeper.services.bundle import Services
+from facekeeper.workers import Workers
 
 ALLOWED_EXTENSIONS = IMAGE_EXTENSIONS
 _DATA_URI = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
@@ -47,7 +49,12 @@ def decode_base64(text: str) -> bytes:
         raise FacekeeperError(Error.NOT_BASE64) from error
 
 
-async def read_body(request: Request, *, json_allowed: bool = True, multipart_allowed: bool = True) -> RequestBody:
+async def read_body(
+    request: Request, *, json_allowed: bool = True, multipart_allowed: bool = True, max_json_values: int | None = None
+) -> RequestBody:
+    """The body, multipart or JSON. A JSON body's size in arrays and objects (and, for routes that say so,
+    in values) is counted on the raw bytes before parsing: the decoder holds the interpreter lock, so a
+    10 MB body of millions of tiny lists would stall every other request for seconds, even in a thread."""
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     query = list(request.query_params.multi_items())
@@ -58,12 +65,40 @@ async def read_body(request: Request, *, json_allowed: bool = True, multipart_al
         return RequestBody(Params(query + texts), False, files=files)
     if media_type == "application/json" and json_allowed:
         raw = await request.body()
-        try:
-            payload = json.loads(raw) if raw.strip() else None
-        except (ValueError, UnicodeDecodeError) as error:
-            raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details="The JSON body is malformed; ") from error
-        return RequestBody(Params(query), True, json=payload)
+        services = request.app.state.services
+        check_json_size(raw, services.settings.max_embeddings_per_request + JSON_CONTAINERS_BESIDE, max_json_values)
+        workers: Workers = services.workers
+        return RequestBody(Params(query), True, json=await workers.parse(len(raw), parse_json, raw))
     raise FacekeeperError(Error.UNSUPPORTED_MEDIA_TYPE, content_type=content_type or "none")
+
+
+# Arrays and objects a JSON body may hold beyond one per embedding: the outer ones and a few fields.
+JSON_CONTAINERS_BESIDE = 64
+
+
+def check_json_size(raw: bytes, max_containers: int, max_values: int | None) -> None:
+    """Counts brackets and commas (milliseconds for 10 MB); those inside strings count too, which only
+    errs on the safe side for the bodies the API takes (Base64, UUIDs, names, numbers)."""
+    containers = raw.count(b"[") + raw.count(b"{")
+    if containers > max_containers:
+        raise FacekeeperError(Error.JSON_TOO_LARGE, limit=max_containers, items="arrays and objects")
+    if max_values is not None and containers + raw.count(b",") > max_values:
+        raise FacekeeperError(Error.JSON_TOO_LARGE, limit=max_values, items="values")
+
+
+def embeddings_body_values(services: Services) -> int:
+    """The most values an embeddings body can need: every allowed vector (plus a source) at full size."""
+    per_vector = services.pipeline.embedder.dimension + 1
+    return (services.settings.max_embeddings_per_request + 1) * per_vector + JSON_CONTAINERS_BESIDE
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except RecursionError:  # `[[[[...` thousands deep: the decoder recurses once per level
+        raise FacekeeperError(Error.JSON_TOO_DEEP) from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details="The JSON body is malformed; ") from error
 
 
 def _check_size(data: bytes, limit: int) -> bytes:

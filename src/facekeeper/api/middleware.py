@@ -6,18 +6,21 @@ apply while a chunked upload is still arriving.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
-from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from facekeeper.api.deadlines import CLIENT_GONE
+from facekeeper.api.errors import send_json
 from facekeeper.api.paths import TRAILING_SLASH
 from facekeeper.errors import Error, FacekeeperError
+from facekeeper.logs import escape_controls
 
 access_log = logging.getLogger("facekeeper.access")
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for "the client went away before the answer"
 error_log = logging.getLogger("facekeeper.errors")
 
 _CORS_HEADERS = [
@@ -30,22 +33,6 @@ _CORS_HEADERS = [
 ]
 # The static image route carries an API key in its path; the log shows only its first 8 characters.
 _KEY_IN_PATH = re.compile(r"(/api/v1/static/)([^/]{8})[^/]*")
-
-
-async def send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
 
 
 class CorsMiddleware:
@@ -92,17 +79,40 @@ class AccessLogMiddleware:
                 status = message["status"]
             await send(message)
 
+        path = escape_controls(_KEY_IN_PATH.sub(r"\1\2…", scope["path"]))
         try:
             await self.app(scope, receive, recording_send)
+        except ClientDisconnect:
+            scope[CLIENT_GONE] = True  # mid-body: nobody to answer, nothing to report but the line below
         except Exception:
-            error_log.exception("unhandled error on %s %s", scope["method"], _KEY_IN_PATH.sub(r"\1\2…", scope["path"]))
+            error_log.exception("unhandled error on %s %s", scope["method"], path)
             if status == 0:
                 status = Error.UNKNOWN.http_status
                 await send_json(send, status, FacekeeperError(Error.UNKNOWN).body())
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            path = _KEY_IN_PATH.sub(r"\1\2…", scope["path"])
-            access_log.info("%s %s %d %.1fms", scope["method"], path, status, elapsed_ms)
+            if status == 0 and scope.get(CLIENT_GONE):
+                status = CLIENT_CLOSED_REQUEST
+            access_log.info("%s %s %d %.1fms", escape_controls(scope["method"]), path, status, elapsed_ms)
+
+
+class HeadMiddleware:
+    """HEAD is GET without the body, on every GET route (FastAPI registers GET alone)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 class BodyLimitMiddleware:

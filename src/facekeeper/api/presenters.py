@@ -9,10 +9,15 @@ slug); `landmarks` is never among them, as in CompreFace, because the detector i
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.responses import Response
+
 from facekeeper.domain import LANDMARKS, Face, Match, round_half_up
+from facekeeper.services.bundle import Services
 
 
 @dataclass(frozen=True)
@@ -69,3 +74,13 @@ def match_json(match: Match) -> dict[str, Any]:
 
 def embedding_json(vector: Any) -> list[float]:
     return [float(x) for x in vector]
+
+
+async def json_answer(services: Services, build: Callable[[], dict[str, object]]) -> Response:
+    """Build and serialise an answer in the database pool: thousands of vectors are too much work for
+    the event loop, which every other request shares."""
+
+    def render() -> bytes:
+        return json.dumps(build(), allow_nan=False).encode()
+
+    return Response(await services.workers.database(render), media_type="application/json")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from facekeeper.api import openapi, schemas
 from facekeeper.api.deps import RecognitionServiceDep, ServicesDep
 from facekeeper.api.face_options import face_request
-from facekeeper.api.inputs import image_part, json_object, read_body
+from facekeeper.api.inputs import embeddings_body_values, image_part, json_object, read_body
 from facekeeper.api.params import uuid_path
-from facekeeper.api.presenters import embedding_json, face_json, match_json, with_versions
+from facekeeper.api.presenters import embedding_json, face_json, json_answer, match_json, with_versions
+from facekeeper.services.bundle import Services
 from facekeeper.services.comparison import parse_embeddings
 
 router = APIRouter(prefix="/api/v1/recognition", tags=["recognition"], responses=openapi.ERRORS)
@@ -29,8 +31,9 @@ async def recognize(request: Request, service: RecognitionServiceDep, services: 
     body = await read_body(request)
     face = face_request(body.params, prediction_count=True, detect_faces=True)
     image = await image_part(body, "file", "file", "content", services.settings.max_file_size)
-    await services.collections.prepare(service)
-    result = await services.pool.run(services.recognition.recognize, service, image, face.scan, face.prediction_count)
+    await services.collections.prepare(service)  # a reload runs on the loader threads, not here
+    scan = await services.workers.inference(services.recognition.scan, image, face.scan)
+    result = await services.workers.database(services.recognition.match, service, scan, face.prediction_count)
     faces: list[dict[str, Any]] = []
     for recognized in result.faces:
         out = face_json(recognized.face, face.fields)
@@ -52,7 +55,8 @@ async def verify_example(
     body = await read_body(request)
     face = face_request(body.params)
     image = await image_part(body, "file", "file", "content", services.settings.max_file_size)
-    verified, versions = await services.pool.run(services.recognition.verify, service, image_id, image, face.scan)
+    scan = await services.workers.inference(services.recognition.scan, image, face.scan)
+    verified, versions = await services.workers.database(services.recognition.verify_scanned, service, image_id, scan)
     faces = []
     for item in verified:
         out = face_json(item.face, face.fields)
@@ -69,20 +73,23 @@ async def verify_example(
         {"type": "object", "properties": {"embeddings": openapi.EMBEDDINGS}}, params=("prediction_count",)
     ),
 )
-async def recognize_embeddings(request: Request, service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
-    body = await read_body(request, multipart_allowed=False)
+async def recognize_embeddings(request: Request, service: RecognitionServiceDep, services: ServicesDep) -> Response:
+    body = await read_body(request, multipart_allowed=False, max_json_values=embeddings_body_values(services))
     count = face_request(body.params, prediction_count=True).prediction_count
-    embeddings = parse_embeddings(json_object(body).get("embeddings"), "embeddings")
     await services.collections.prepare(service)
-    result = await services.pool.run(services.recognition.recognize_embeddings, service, embeddings, count)
-    return JSONResponse(
-        {
+    value = json_object(body).get("embeddings")
+
+    def answer() -> dict[str, object]:
+        embeddings = _embeddings(services, value)
+        result = services.recognition.recognize_embeddings(service, embeddings, count)
+        return {
             "result": [
                 {"embedding": embedding_json(item.embedding), "similarities": [match_json(m) for m in item.matches]}
                 for item in result
             ]
         }
-    )
+
+    return await json_answer(services, answer)
 
 
 @router.post(
@@ -92,11 +99,22 @@ async def recognize_embeddings(request: Request, service: RecognitionServiceDep,
 )
 async def verify_embeddings(
     image_id: str, request: Request, service: RecognitionServiceDep, services: ServicesDep
-) -> JSONResponse:
+) -> Response:
     image_id = uuid_path(image_id)
-    body = await read_body(request, multipart_allowed=False)
-    embeddings = parse_embeddings(json_object(body).get("embeddings"), "embeddings")
-    result = await services.pool.run(services.recognition.verify_embeddings, service, image_id, embeddings)
-    return JSONResponse(
-        {"result": [{"embedding": embedding_json(vector), "similarity": similarity} for vector, similarity in result]}
+    body = await read_body(request, multipart_allowed=False, max_json_values=embeddings_body_values(services))
+    value = json_object(body).get("embeddings")
+
+    def answer() -> dict[str, object]:
+        result = services.recognition.verify_embeddings(service, image_id, _embeddings(services, value))
+        return {"result": [{"embedding": embedding_json(v), "similarity": s} for v, s in result]}
+
+    return await json_answer(services, answer)
+
+
+def _embeddings(services: Services, value: object) -> np.ndarray:
+    return parse_embeddings(
+        value,
+        "embeddings",
+        max_count=services.settings.max_embeddings_per_request,
+        dimension=services.pipeline.embedder.dimension,
     )

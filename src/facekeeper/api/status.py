@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from facekeeper.api import schemas
 from facekeeper.api.deps import ServicesDep
@@ -20,7 +19,7 @@ async def config(services: ServicesDep) -> JSONResponse:
 
 @router.get("/consistence/status", response_model=schemas.ConsistenceResponse)
 async def consistence_status(services: ServicesDep) -> JSONResponse:
-    state = await run_in_threadpool(services.status.consistency)
+    state = await services.workers.database(services.status.consistency)
     return JSONResponse(
         {
             "demoFaceCollectionIsInconsistent": False,

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from facekeeper.api import openapi, schemas
 from facekeeper.api.deps import RecognitionServiceDep, ServicesDep
@@ -34,13 +33,13 @@ async def _subject_field(request: Request) -> object:
 @router.post("", status_code=201, response_model=schemas.SubjectBody, openapi_extra=_SUBJECT_BODY)
 async def create_subject(request: Request, service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
     name = await _subject_field(request)
-    created = await run_in_threadpool(services.subjects.create, service, name)
+    created = await services.workers.database(services.subjects.create, service, name)
     return JSONResponse({"subject": created}, status_code=201)
 
 
 @router.get("", response_model=schemas.SubjectsResponse)
 async def list_subjects(service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
-    return JSONResponse({"subjects": await run_in_threadpool(services.subjects.list, service)})
+    return JSONResponse({"subjects": await services.workers.database(services.subjects.list, service)})
 
 
 @router.put("/{subject:path}", response_model=schemas.UpdatedResponse, openapi_extra=_SUBJECT_BODY)
@@ -49,17 +48,17 @@ async def rename_subject(
 ) -> JSONResponse:
     """Rename; when the new name is another subject's (ignoring case), merge into it."""
     new_name = await _subject_field(request)
-    updated = await run_in_threadpool(services.subjects.rename, service, subject, new_name)
+    updated = await services.workers.database(services.subjects.rename, service, subject, new_name)
     return JSONResponse({"updated": updated})
 
 
 @router.delete("/{subject:path}", response_model=schemas.SubjectBody)
 async def delete_subject(subject: SubjectPath, service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
-    return JSONResponse({"subject": await run_in_threadpool(services.subjects.delete, service, subject)})
+    return JSONResponse({"subject": await services.workers.database(services.subjects.delete, service, subject)})
 
 
 @router.delete("", response_model=schemas.DeletedResponse)
 async def delete_all_subjects(
     _: WholeCollection, service: RecognitionServiceDep, services: ServicesDep
 ) -> JSONResponse:
-    return JSONResponse({"deleted": await run_in_threadpool(services.subjects.delete_all, service)})
+    return JSONResponse({"deleted": await services.workers.database(services.subjects.delete_all, service)})

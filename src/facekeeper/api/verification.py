@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from facekeeper.api import openapi, schemas
 from facekeeper.api.deps import ServicesDep, VerificationServiceDep
 from facekeeper.api.face_options import face_request
-from facekeeper.api.inputs import image_part, json_object, read_body
-from facekeeper.api.presenters import embedding_json, face_json, with_versions
+from facekeeper.api.inputs import embeddings_body_values, image_part, json_object, read_body
+from facekeeper.api.presenters import embedding_json, face_json, json_answer, with_versions
 from facekeeper.services.comparison import parse_embeddings, parse_vector
 
 router = APIRouter(prefix="/api/v1/verification", tags=["verification"], responses=openapi.ERRORS)
@@ -29,7 +29,7 @@ async def verify(request: Request, service: VerificationServiceDep, services: Se
     limit = services.settings.max_file_size
     source = await image_part(body, "source_image", "source_image", "sourceImageBase64", limit)
     target = await image_part(body, "target_image", "target_image", "targetImageBase64", limit)
-    result = await services.pool.run(services.verification.verify, source, target, face.scan)
+    result = await services.workers.inference(services.verification.verify, source, target, face.scan)
     matches = []
     for matched, similarity in result.matches:
         out = face_json(matched, face.fields)
@@ -49,11 +49,16 @@ async def verify(request: Request, service: VerificationServiceDep, services: Se
         }
     ),
 )
-async def verify_embeddings(request: Request, service: VerificationServiceDep, services: ServicesDep) -> JSONResponse:
-    body = json_object(await read_body(request, multipart_allowed=False))
-    source = parse_vector(body.get("source"), "source")
-    targets = parse_embeddings(body.get("targets"), "targets")
-    result = services.verification.verify_embeddings(source, targets)
-    return JSONResponse(
-        {"result": [{"embedding": embedding_json(vector), "similarity": similarity} for vector, similarity in result]}
-    )
+async def verify_embeddings(request: Request, service: VerificationServiceDep, services: ServicesDep) -> Response:
+    values = embeddings_body_values(services)
+    body = json_object(await read_body(request, multipart_allowed=False, max_json_values=values))
+    dimension = services.pipeline.embedder.dimension
+    limit = services.settings.max_embeddings_per_request
+
+    def answer() -> dict[str, object]:
+        targets = parse_embeddings(body.get("targets"), "targets", max_count=limit, dimension=dimension)
+        source = parse_vector(body.get("source"), "source", dimension=dimension)
+        result = services.verification.verify_embeddings(source, targets)
+        return {"result": [{"embedding": embedding_json(v), "similarity": s} for v, s in result]}
+
+    return await json_answer(services, answer)

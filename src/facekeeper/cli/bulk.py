@@ -63,10 +63,12 @@ def run(args: argparse.Namespace, settings: Settings, registry: ModelRegistry | 
         max_file_bytes = settings.max_file_size
         with _progress(args.command) as show:
             if args.command == "import":
-                importer = FolderImport(services.examples, services.pool, max_file_bytes)
+                importer = FolderImport(services.examples, services.workers.inference_pool, max_file_bytes)
                 report = importer.run(service, args.directory, show)
             else:
-                archive = ArchiveImport(services.examples, services.subjects, services.pool, max_file_bytes)
+                archive = ArchiveImport(
+                    services.examples, services.subjects, services.workers.inference_pool, max_file_bytes
+                )
                 with _opened(args.archive) as source:
                     report = archive.run(service, source, args.archive, show)
     finally:

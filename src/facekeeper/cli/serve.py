@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import shutil
 import socket
@@ -22,8 +21,10 @@ from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 from uvicorn.supervisors import Multiprocess
 
-from facekeeper.app import create_app
+from facekeeper.api.connections import ConnectionLimits, limited_protocol
+from facekeeper.app import build_services, create_app
 from facekeeper.cli.preflight import check_data_dir
+from facekeeper.logs import configure_logging
 from facekeeper.settings import Settings
 from facekeeper.storage.db import Database
 
@@ -69,14 +70,6 @@ def limit_blas_threads() -> None:
     threadpool_limits(limits=1, user_api="openmp")
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # Alembic narrates every start-up ("Context impl SQLiteImpl"); only its problems are worth a line.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
 def _command_name() -> str:
     """How the user can call this CLI again: `.venv/bin/facekeeper` after `make run`, not a bare name
     that may not be on their PATH."""
@@ -109,12 +102,21 @@ def _export_settings(settings: Settings) -> None:
             os.environ[variable] = value if isinstance(value, str) else json.dumps(value)
 
 
+# What uvicorn's graceful shutdown leaves of `shutdown_timeout_s` for the model calls already running
+# (each bounded by the decode limits; a 40 MP image takes ~1-2 s on these cores).
+RUNNING_WORK_RESERVE_S = 5.0
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     check_data_dir(settings)
     limit_blas_threads()
+    services = None
     if settings.workers > 1:
         Database(settings.resolved_database_url).upgrade()  # once, before the workers race to it
+    else:
+        services = build_services(settings)
+    # Either way the database has been opened and migrated before anything claims to listen.
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     shown = "localhost" if settings.host in ("0.0.0.0", "::") else host
@@ -126,14 +128,19 @@ def serve(settings: Settings) -> int:
         flush=True,
     )
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    limits = ConnectionLimits(settings.max_header_bytes, settings.header_timeout_s, settings.max_connections)
     options = {
+        "http": limited_protocol(limits),
         "log_level": settings.log_level.lower(),
         "access_log": False,  # Facekeeper logs each request itself, with API keys masked
-        "timeout_graceful_shutdown": 30,
+        # In-flight requests get this long; then they are cancelled, queued work is dropped, and the
+        # running model calls finish within the reserve: the process is gone within shutdown_timeout_s.
+        "timeout_graceful_shutdown": max(0, int(settings.shutdown_timeout_s - RUNNING_WORK_RESERVE_S)),
         "log_config": None,
     }
-    if settings.workers == 1:
-        _Server(uvicorn.Config(create_app(settings), **options)).run(sockets=[sock])  # type: ignore[arg-type]
+    if services is not None:
+        app = create_app(settings, services=services)
+        _Server(uvicorn.Config(app, **options)).run(sockets=[sock])  # type: ignore[arg-type]
         return 0
     _export_settings(settings)
     metrics_dir = tempfile.mkdtemp(prefix="facekeeper-metrics-")

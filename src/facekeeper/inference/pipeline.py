@@ -35,6 +35,7 @@ class FacePipeline:
         *,
         max_detect_size: int = 640,
         max_image_pixels: int = 40_000_000,
+        max_jpeg_scans: int = 100,
         default_threshold: float | None = None,
         beside: Callable[[Callable[[], Any]], Future[Any] | None] | None = None,
     ) -> None:
@@ -44,6 +45,7 @@ class FacePipeline:
         self.plugins = {plugin.slug: plugin for plugin in plugins}
         self.max_detect_size = max_detect_size
         self.max_image_pixels = max_image_pixels
+        self.max_jpeg_scans = max_jpeg_scans
         self.default_threshold = detector.default_threshold if default_threshold is None else default_threshold
         self.beside = beside
         self._load_lock = threading.Lock()
@@ -63,7 +65,7 @@ class FacePipeline:
             self._loaded = True
 
     def scan(self, image: bytes, options: ScanOptions) -> FaceScan:
-        return self.scan_image(decode_image(image, self.max_image_pixels), options)
+        return self.scan_image(decode_image(image, self.max_image_pixels, self.max_jpeg_scans), options)
 
     def scan_image(self, image_rgb: np.ndarray, options: ScanOptions) -> FaceScan:
         _check_threshold(options.det_prob_threshold)

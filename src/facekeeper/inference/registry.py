@@ -100,6 +100,7 @@ def build_pipeline(
         models.build_plugins(settings.plugin_slugs, settings),
         max_detect_size=settings.max_detect_size,
         max_image_pixels=settings.max_image_pixels,
+        max_jpeg_scans=settings.max_jpeg_scans,
         default_threshold=settings.det_prob_threshold,
         beside=pool.beside if pool is not None else None,
     )

@@ -30,12 +30,6 @@ class ApiKeyService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @property
-    def lookup_blocks_briefly(self) -> bool:
-        """True when a key lookup is an indexed read of a local SQLite file (~40 us): cheaper to run on
-        the event loop than to hand to a thread. A networked database is always looked up off the loop."""
-        return self.db.is_sqlite
-
     def authenticate(self, api_key: str | None, required: ServiceType) -> ServiceRecord:
         """CompreFace's filter: missing header (20), then not a UUID (26), then no such key of this type (10)."""
         if api_key is None:

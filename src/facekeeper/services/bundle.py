@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from facekeeper.inference.pipeline import FacePipeline
-from facekeeper.inference.pool import InferencePool
 from facekeeper.metrics import Metrics
 from facekeeper.services.api_keys import ApiKeyService
 from facekeeper.services.collection import FaceCollections
@@ -18,6 +17,7 @@ from facekeeper.services.subjects import SubjectService
 from facekeeper.services.verification import VerificationService
 from facekeeper.settings import Settings
 from facekeeper.storage.db import Database
+from facekeeper.workers import Workers
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Services:
     settings: Settings
     db: Database
     pipeline: FacePipeline
-    pool: InferencePool
+    workers: Workers
     collections: FaceCollections
     metrics: Metrics
     api_keys: ApiKeyService
@@ -39,6 +39,6 @@ class Services:
 
     def close(self) -> None:
         """Stop the workers and release the database connections (app shutdown, end of a CLI command)."""
-        self.pool.shutdown()
+        self.workers.shutdown()
         self.collections.shutdown()
         self.db.dispose()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -73,11 +74,12 @@ class FaceCollections:
         keep_log_entries: int = 10_000,
         events: CollectionEvents | None = None,
         approximate_services: frozenset[str] = frozenset(),
+        loads: Executor | None = None,
     ) -> None:
         self.db = db
         self.index = index
         self.keep_log_entries = keep_log_entries
-        self.follower = CollectionFollower(db, index, events, approximate_services)
+        self.follower = CollectionFollower(db, index, events, approximate_services, loads)
         self._listener: ChangeListener | None = None
 
     # --- reading ------------------------------------------------------------------------------------

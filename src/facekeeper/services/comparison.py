@@ -7,38 +7,45 @@ import numpy as np
 from facekeeper.domain import SimilarityCoefficients, l2_normalize, round_half_up
 from facekeeper.errors import Error, FacekeeperError
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-def parse_embeddings(value: object, field: str) -> np.ndarray:
-    """A JSON list of equal-length number lists -> (n, d) float32; anything else is a clear 400."""
+
+def parse_embeddings(value: object, field: str, *, max_count: int, dimension: int) -> np.ndarray:
+    """A JSON list of at most `max_count` number lists of the calculator's `dimension` -> (n, d) float64;
+    anything else is a clear 400, found before any per-number work."""
     if not isinstance(value, list) or not value:
         raise FacekeeperError(Error.FIELD_EMPTY, field=field)
+    if len(value) > max_count:
+        raise FacekeeperError(Error.TOO_MANY_EMBEDDINGS, given=len(value), limit=max_count)
     rows = value if all(isinstance(row, list) for row in value) else None
     if rows is None:
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{field} must be a list of number lists; ")
-    return parse_vectors(rows, field)
+    return parse_vectors(rows, field, dimension)
 
 
-def parse_vector(value: object, field: str) -> np.ndarray:
+def parse_vector(value: object, field: str, *, dimension: int) -> np.ndarray:
     if not isinstance(value, list) or not value:
         raise FacekeeperError(Error.FIELD_EMPTY, field=field)
-    vector: np.ndarray = parse_vectors([value], field)[0]
+    vector: np.ndarray = parse_vectors([value], field, dimension)[0]
     return vector
 
 
-def parse_vectors(rows: list[list[object]], field: str) -> np.ndarray:
+def parse_vectors(rows: list[list[object]], field: str, dimension: int) -> np.ndarray:
     lengths = {len(row) for row in rows}
     if 0 in lengths:
         raise FacekeeperError(Error.FIELD_EMPTY, field=field)
     if len(lengths) != 1:
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{field} must all have the same length; ")
+    check_dimension(lengths.pop(), dimension)
     if not all(isinstance(x, int | float) and not isinstance(x, bool) for row in rows for x in row):
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{field} must contain only numbers; ")
     try:
         matrix = np.asarray(rows, dtype=np.float64)
     except OverflowError:  # a JSON integer beyond any double
-        matrix = np.array([np.inf])
-    if not np.isfinite(matrix).all():
-        raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details=f"{field} must contain finite numbers; ")
+        raise FacekeeperError(Error.EMBEDDING_VALUES_INVALID, field=field) from None
+    # Beyond float32 a value overflows to infinity once stored or normalised, and NaN leaves no JSON.
+    if not (np.isfinite(matrix).all() and np.abs(matrix).max() <= _FLOAT32_MAX):
+        raise FacekeeperError(Error.EMBEDDING_VALUES_INVALID, field=field)
     return matrix  # float64: the response echoes the input exactly
 
 

@@ -10,11 +10,12 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.exc import IntegrityError
 
-from facekeeper.domain import CALCULATOR, Example, ScanOptions, ServiceRecord, l2_normalize
+from facekeeper.domain import CALCULATOR, Example, ScanOptions, ServiceRecord, is_canonical_uuid, l2_normalize
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.index.changes import Added, Removed, Reset
 from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.services.collection import FaceCollections
+from facekeeper.services.subjects import check_no_nul
 from facekeeper.storage.bulk import BulkRepository, NewExampleRow
 from facekeeper.storage.repositories import ExampleRepository
 
@@ -22,7 +23,8 @@ MAX_SUBJECT_NAME_LENGTH = 255  # the column size; CompreFace applies no other ru
 
 
 def check_example_subject(subject: str) -> None:
-    """Enrolment's only rules, as in CompreFace: not blank, and it fits the column."""
+    """Enrolment's rules, as in CompreFace: not blank, and it fits the column; and no NUL (PostgreSQL
+    cannot store it, so no store may hold it)."""
     if not subject.strip():
         raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details="Subject name is empty; ")
     if len(subject) > MAX_SUBJECT_NAME_LENGTH:
@@ -30,6 +32,7 @@ def check_example_subject(subject: str) -> None:
             Error.CONSTRAINT_VIOLATION,
             details=f"Subject name is longer than {MAX_SUBJECT_NAME_LENGTH} characters; ",
         )
+    check_no_nul(subject)
 
 
 def content_sha256(image: bytes) -> str:
@@ -79,6 +82,12 @@ class ExampleService:
         """Enrol one face. The embedding, the image and the subject commit together or not at all."""
         check_example_subject(subject)
         vector, calculator = self.embed(image, det_prob_threshold)
+        return self.add_embedded(service, subject, vector, calculator, image)
+
+    def add_embedded(
+        self, service: ServiceRecord, subject: str, vector: np.ndarray, calculator: str, image: bytes
+    ) -> Example:
+        """The database half of `add` (the API runs it in the database pool, apart from the models)."""
         [outcome] = self.store(service, [self.new_example(subject, vector, calculator, image)])
         # CompreFace echoes the subject as sent, not as stored.
         return Example(outcome.image_id, subject)
@@ -188,6 +197,8 @@ class ExampleService:
             return BulkRepository(session).calculators(service.id)
 
     def page(self, service: ServiceRecord, subject: str | None, page: int, size: int) -> ExamplePage:
+        if subject is not None:
+            check_no_nul(subject)
         with self.collections.db.transaction() as session:
             examples, total = ExampleRepository(session).page(service.id, subject, page, size)
         return ExamplePage(examples, page, size, total)
@@ -196,6 +207,8 @@ class ExampleService:
         """D1: without a subject, every example of the service; with one, the subject goes too."""
         if subject is not None and not subject.strip():
             raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details="Subject name is empty; ")
+        if subject is not None:
+            check_no_nul(subject)
         with self.collections.write(service) as write:
             if subject is None:
                 deleted = write.examples.delete_all(service.id)
@@ -232,5 +245,8 @@ class ExampleService:
             return ExampleRepository(session).image(service.id, image_id) or b""
 
     def image_by_api_key(self, api_key: str, image_id: str) -> bytes:
+        """Empty for a key that cannot exist: such a key never reaches the database (nor its logs)."""
+        if not is_canonical_uuid(api_key):
+            return b""
         with self.collections.db.transaction() as session:
             return ExampleRepository(session).image_by_api_key(api_key, image_id) or b""

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Protocol
 
@@ -60,6 +60,7 @@ class CollectionFollower:
         index: VectorIndex,
         events: CollectionEvents | None = None,
         approximate_services: frozenset[str] = frozenset(),
+        loads: Executor | None = None,
     ) -> None:
         self.db = db
         self.index = index
@@ -69,7 +70,9 @@ class CollectionFollower:
         self._locks_guard = threading.Lock()
         self._inflight: dict[str, Future[IndexedCollection]] = {}
         self._records: dict[str, ServiceRecord] = {}  # the newest record seen of each service followed
-        self._executor = ThreadPoolExecutor(max_workers=LOADER_THREADS, thread_name_prefix="collection-load")
+        # The app hands in the pool `workers.py` chose; without one (CLI, tests) the follower owns its own.
+        self._owns_executor = loads is None
+        self._executor = loads or ThreadPoolExecutor(max_workers=LOADER_THREADS, thread_name_prefix="collection-load")
 
     def _lock_of(self, service_id: str) -> threading.Lock:
         with self._locks_guard:
@@ -198,7 +201,8 @@ class CollectionFollower:
         return "*" in self.approximate_services or service.name in self.approximate_services
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._owns_executor:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _batch_matrix(embeddings: list[bytes]) -> np.ndarray:

@@ -53,21 +53,28 @@ class EmbeddingMatches:
 
 
 class RecognitionService:
-    def __init__(self, collections: FaceCollections, pipeline: FacePipeline) -> None:
+    """Each image use case comes in two halves, so the router can run the model half in the inference pool
+    and the collection half (index search, reload, stored example) in the database pool."""
+
+    def __init__(self, collections: FaceCollections, pipeline: FacePipeline, max_matches: int = 100_000) -> None:
         self.collections = collections
         self.pipeline = pipeline
+        self.max_matches = max_matches
 
     @property
     def coefficients(self) -> SimilarityCoefficients:
         return self.pipeline.embedder.coefficients
 
-    def _scan_with_embeddings(self, image: bytes, options: ScanOptions) -> tuple[FaceScan, np.ndarray]:
-        scan = self.pipeline.scan(image, with_calculator(options))
-        return scan, np.stack([face.embedding for face in scan.faces])  # type: ignore[misc]
+    def scan(self, image: bytes, options: ScanOptions) -> FaceScan:
+        """The model half: faces with their embeddings."""
+        return self.pipeline.scan(image, with_calculator(options))
 
     def _matches(self, service: ServiceRecord, queries: np.ndarray, prediction_count: int) -> list[list[Match]]:
         collection = self.collections.current(service)
         check_dimension(queries.shape[1], collection.dimension)
+        answered = len(queries) * min(prediction_count, collection.size)
+        if answered > self.max_matches:
+            raise FacekeeperError(Error.TOO_MANY_MATCHES, given=answered, limit=self.max_matches)
         neighbours = collection.search(l2_normalize(queries), prediction_count)
         return [
             [Match(n.image_id, n.subject, similarity_of(self.coefficients, n.distance)) for n in row]
@@ -77,8 +84,11 @@ class RecognitionService:
     def recognize(
         self, service: ServiceRecord, image: bytes, options: ScanOptions, prediction_count: int
     ) -> Recognition:
-        scan, embeddings = self._scan_with_embeddings(image, options)
-        matches = self._matches(service, embeddings, prediction_count)
+        return self.match(service, self.scan(image, options), prediction_count)
+
+    def match(self, service: ServiceRecord, scan: FaceScan, prediction_count: int) -> Recognition:
+        """The collection half of recognize."""
+        matches = self._matches(service, _embeddings(scan), prediction_count)
         return Recognition(
             [RecognizedFace(face, found) for face, found in zip(scan.faces, matches, strict=True)],
             scan.plugins_versions,
@@ -102,9 +112,14 @@ class RecognitionService:
         self, service: ServiceRecord, image_id: str, image: bytes, options: ScanOptions
     ) -> tuple[list[VerifiedFace], dict[str, str]]:
         """Every detected face (biggest first, up to `limit`) against one stored example."""
-        scan, embeddings = self._scan_with_embeddings(image, options)
+        return self.verify_scanned(service, image_id, self.scan(image, options))
+
+    def verify_scanned(
+        self, service: ServiceRecord, image_id: str, scan: FaceScan
+    ) -> tuple[list[VerifiedFace], dict[str, str]]:
+        """The collection half of verify."""
         subject, stored = self._stored(service, image_id)
-        similarities = pairwise_similarities(self.coefficients, stored, embeddings)
+        similarities = pairwise_similarities(self.coefficients, stored, _embeddings(scan))
         faces = [VerifiedFace(face, subject, s) for face, s in zip(scan.faces, similarities, strict=True)]
         return faces, scan.plugins_versions
 
@@ -115,3 +130,7 @@ class RecognitionService:
         similarities = pairwise_similarities(self.coefficients, stored, embeddings)
         pairs = list(zip(embeddings, similarities, strict=True))
         return sorted(pairs, key=lambda pair: pair[1], reverse=True)
+
+
+def _embeddings(scan: FaceScan) -> np.ndarray:
+    return np.stack([face.embedding for face in scan.faces])  # type: ignore[misc]

@@ -12,6 +12,12 @@ from facekeeper.storage.bulk import BulkRepository
 from facekeeper.storage.repositories import SubjectRepository
 
 
+def check_no_nul(name: str) -> None:
+    """PostgreSQL cannot store NUL in text, so no store holds such a name: refuse it on every route."""
+    if "\x00" in name:
+        raise FacekeeperError(Error.SUBJECT_NAME_NUL)
+
+
 def validate_subject_name(name: object) -> str:
     """The rules of CompreFace's SubjectDto, first failure reported: not blank, 1-50 chars, no ; / \\."""
     if not isinstance(name, str) or not name.strip():
@@ -20,6 +26,7 @@ def validate_subject_name(name: object) -> str:
         raise FacekeeperError(Error.SUBJECT_NAME_SIZE)
     if has_forbidden_name_characters(name):
         raise FacekeeperError(Error.SUBJECT_NAME_CHARACTERS)
+    check_no_nul(name)
     return name
 
 
@@ -52,6 +59,7 @@ class SubjectService:
     def rename(self, service: ServiceRecord, old: str, new: object) -> bool:
         """Rename, or merge into an existing subject whose name matches ignoring case."""
         new = validate_subject_name(new)
+        check_no_nul(old)
         if new == old:
             return False
         with self.collections.write(service) as write:
@@ -70,6 +78,7 @@ class SubjectService:
         return True
 
     def delete(self, service: ServiceRecord, name: str) -> str:
+        check_no_nul(name)
         with self.collections.write(service) as write:
             subject = write.subjects.find(service.id, name)
             if subject is None:

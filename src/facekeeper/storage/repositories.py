@@ -4,6 +4,7 @@ of them in one transaction; they return domain values, never ORM rows."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,16 @@ class ServiceRepository:
 
     def revision(self, service_id: str) -> int:
         return self.session.scalar(select(ServiceTable.revision).where(ServiceTable.id == service_id)) or 0
+
+
+# Bound parameters per statement: PostgreSQL refuses more than 65,535, SQLite's limit may be 32,766.
+MAX_IDS_PER_STATEMENT = 1_000
+
+
+def chunks(ids: list[str]) -> Iterator[list[str]]:
+    """Id lists of any length as statements of at most MAX_IDS_PER_STATEMENT parameters each."""
+    for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+        yield ids[start : start + MAX_IDS_PER_STATEMENT]
 
 
 @dataclass(frozen=True)
@@ -208,17 +219,18 @@ class ExampleRepository:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     def existing(self, service_id: str, image_ids: list[str]) -> list[Example]:
-        if not image_ids:
-            return []
-        rows = self.session.execute(
-            self._joined().where(ExampleTable.service_id == service_id, ExampleTable.id.in_(image_ids))
-        )
-        return [Example(row.id, row.name) for row in rows]
+        found: list[Example] = []
+        for chunk in chunks(image_ids):
+            rows = self.session.execute(
+                self._joined().where(ExampleTable.service_id == service_id, ExampleTable.id.in_(chunk))
+            )
+            found += [Example(row.id, row.name) for row in rows]
+        return found
 
     def delete(self, service_id: str, image_ids: list[str]) -> None:
-        if image_ids:
+        for chunk in chunks(image_ids):
             self.session.execute(
-                delete(ExampleTable).where(ExampleTable.service_id == service_id, ExampleTable.id.in_(image_ids))
+                delete(ExampleTable).where(ExampleTable.service_id == service_id, ExampleTable.id.in_(chunk))
             )
 
     def move(self, from_subject_id: str, to_subject_id: str) -> None:
