@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from facekeeper.app import create_app
 from tests.conftest import Api
+from tests.support import squares
 from tests.support.squares import BLUE_ISH, GREEN, RED, image, one_face
 
 RECOGNIZE = "/api/v1/recognition/recognize"
@@ -216,3 +220,26 @@ def test_first_example_after_searching_an_empty_collection(api: Api) -> None:
     api.enrol("Green", one_face(GREEN))
     subjects = recognize(api, one_face(RED), prediction_count=2)["result"][0]["subjects"]
     assert [s["subject"] for s in subjects] == ["Red", "Green"]
+
+
+def test_answers_are_bounded_in_matches(tmp_path: Path) -> None:
+    """Issue 9: embeddings/recognize answered 45 MB. Faces (or embeddings) x prediction_count, capped at the
+    collection's size, may not pass `max_matches_per_request`."""
+    settings = squares.test_settings(data_dir=tmp_path, max_matches_per_request=3)
+    with TestClient(create_app(settings, squares.registry())) as client:
+        api = Api(client)
+        api.enrol("Red", one_face(RED))
+        api.enrol("Green", one_face(GREEN))
+        url = "/api/v1/recognition/embeddings/recognize"
+        body = {"embeddings": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]}
+        refused = client.post(url, params={"prediction_count": 2}, json=body, headers=api.headers())
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "message": "The answer would hold 4 matches, over the limit of 3; lower prediction_count",
+            "code": 0,
+        }
+        # prediction_count beyond the collection counts as the collection's size, as CompreFace caps it
+        one = client.post(
+            url, params={"prediction_count": 1000}, json={"embeddings": body["embeddings"][:1]}, headers=api.headers()
+        )
+        assert one.status_code == 200 and len(one.json()["result"][0]["similarities"]) == 2
