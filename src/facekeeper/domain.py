@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -214,3 +215,69 @@ def round_half_up(value: float, digits: int = 5) -> float:
     from decimal import ROUND_HALF_UP, Decimal
 
     return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+# --- the admin side ----------------------------------------------------------------------------------
+
+
+class Role(StrEnum):
+    """A global role (of an account) or an application role (of a member); §9.2. Values are the stored
+    one-letter codes; the admin API spells them OWNER, ADMINISTRATOR, USER."""
+
+    OWNER = "O"
+    ADMINISTRATOR = "A"
+    USER = "U"
+
+    @property
+    def rank(self) -> int:
+        return {"O": 3, "A": 2, "U": 1}[self.value]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+    @classmethod
+    def parse(cls, text: object) -> Role | None:
+        """OWNER, ADMINISTRATOR or USER (any case); None for anything else."""
+        if not isinstance(text, str):
+            return None
+        return cls.__members__.get(text.strip().upper())
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    id: str
+    email: str
+    name: str | None
+    role: Role
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApplicationRecord:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    account: AccountRecord
+    role: Role
+
+
+@dataclass(frozen=True)
+class ServiceDetails:
+    """A service as the admin side shows it."""
+
+    id: str
+    name: str
+    type: ServiceType
+    api_key: str
+    application_id: str | None
+    created_at: datetime
+    example_count: int
+    revision: int = 0
+
+    @property
+    def record(self) -> ServiceRecord:
+        return ServiceRecord(self.id, self.name, self.type, self.api_key, self.revision)

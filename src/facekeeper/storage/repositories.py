@@ -38,7 +38,9 @@ class ServiceRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, name: str, service_type: ServiceType, api_key: str) -> ServiceRecord:
+    def add(
+        self, name: str, service_type: ServiceType, api_key: str, application_id: str | None = None
+    ) -> ServiceRecord:
         row = ServiceTable(
             id=new_id(),
             name=name,
@@ -46,6 +48,7 @@ class ServiceRepository:
             type=service_type.value,
             api_key=api_key,
             revision=0,
+            application_id=application_id,
         )
         self.session.add(row)
         self.session.flush()
@@ -134,6 +137,25 @@ class SubjectRepository:
                 select(SubjectTable.name).where(SubjectTable.service_id == service_id).order_by(SubjectTable.id)
             )
         )
+
+    def page(self, service_id: str, search: str, page: int, size: int) -> tuple[list[tuple[str, int]], int]:
+        """(name, example count) of the subjects whose name contains `search` (ignoring case), in name
+        order, and how many match; the counts come from the subject index, for this page's rows only."""
+        conditions = [SubjectTable.service_id == service_id]
+        if search:
+            conditions.append(SubjectTable.name_folded.contains(search.casefold(), autoescape=True))
+        total = self.session.scalar(select(func.count()).select_from(SubjectTable).where(*conditions))
+        examples = (
+            select(func.count()).select_from(ExampleTable).where(ExampleTable.subject_id == SubjectTable.id)
+        ).scalar_subquery()
+        rows = self.session.execute(
+            select(SubjectTable.name, examples)
+            .where(*conditions)
+            .order_by(SubjectTable.name_folded, SubjectTable.id)
+            .offset(page * size)
+            .limit(size)
+        )
+        return [(row[0], int(row[1])) for row in rows], int(total or 0)
 
     def rename(self, subject_id: str, name: str) -> None:
         self.session.execute(

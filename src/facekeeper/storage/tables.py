@@ -8,10 +8,11 @@ rows the index loads) and is deleted with the example (D7).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -49,8 +50,15 @@ class ServiceTable(Base):
     # Kept in step by the same transactions, so listing a million examples never counts them.
     example_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    # The application holding the service (migration 0004). No foreign key: adding one to an existing
+    # SQLite table means rebuilding it, which would cascade-delete its collections; deleting an
+    # application deletes its services in the same transaction instead (services/applications.py).
+    application_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
-    __table_args__ = (CheckConstraint("type IN ('R', 'D', 'V')", name="ck_service_type"),)
+    __table_args__ = (
+        CheckConstraint("type IN ('R', 'D', 'V')", name="ck_service_type"),
+        Index("ix_service_application", "application_id"),
+    )
 
 
 class SubjectTable(Base):
@@ -112,3 +120,85 @@ class ExampleImageTable(Base):
 
     example_id: Mapped[str] = mapped_column(ForeignKey("example.id", ondelete="CASCADE"), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# --- the admin side (migration 0004): accounts, applications, memberships, sessions, usage ---------
+
+
+class AccountTable(Base):
+    """A person who signs in to the admin API. `role` is the global role: O(wner), A(dministrator), U(ser)."""
+
+    __tablename__ = "account"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_folded: Mapped[str] = mapped_column(String, unique=True)
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    role: Mapped[str] = mapped_column(String(1))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    __table_args__ = (CheckConstraint("role IN ('O', 'A', 'U')", name="ck_account_role"),)
+
+
+class ApplicationTable(Base):
+    """A group of services, with members who may use or manage them."""
+
+    __tablename__ = "application"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_folded: Mapped[str] = mapped_column(String, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class MembershipTable(Base):
+    """An account's role in one application: O(wner), A(dministrator) or U(ser)."""
+
+    __tablename__ = "membership"
+
+    application_id: Mapped[str] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(1))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('O', 'A', 'U')", name="ck_membership_role"),
+        Index("ix_membership_account", "account_id"),
+    )
+
+
+class AdminSessionTable(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is stored: a copy of the database
+    does not let anyone sign in."""
+
+    __tablename__ = "admin_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_admin_session_account", "account_id"),)
+
+
+class SetupCodeTable(Base):
+    """The one-time code that lets the first sign-up become the owner: one row at most, its SHA-256
+    only, replaced at every start of a server without owner and deleted when used."""
+
+    __tablename__ = "setup_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class ServiceUsageTable(Base):
+    """Face API requests per service per UTC day (added up from every process's counters)."""
+
+    __tablename__ = "service_usage"
+
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
