@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from facekeeper import __version__
 from facekeeper.api import detection, faces, health, metrics, recognition, status, subjects, verification, web
+from facekeeper.api.admin import admin_router
 from facekeeper.api.deadlines import DeadlineMiddleware
 from facekeeper.api.errors import install_error_handlers
 from facekeeper.api.metrics import RequestMetricsMiddleware
 from facekeeper.api.middleware import (
     AccessLogMiddleware,
+    AdminHeadersMiddleware,
     BodyLimitMiddleware,
     CorsMiddleware,
     HeadMiddleware,
@@ -22,15 +25,21 @@ from facekeeper.api.middleware import (
 from facekeeper.index.memory import InMemoryIndex
 from facekeeper.inference.registry import ModelRegistry, build_pipeline
 from facekeeper.metrics import Metrics
+from facekeeper.services.accounts import AccountService
 from facekeeper.services.api_keys import ApiKeyService
+from facekeeper.services.applications import ApplicationService
 from facekeeper.services.bundle import Services
 from facekeeper.services.collection import FaceCollections
 from facekeeper.services.detection import DetectionService
 from facekeeper.services.examples import ExampleService
 from facekeeper.services.health import HealthService
+from facekeeper.services.passwords import Passwords
+from facekeeper.services.ratelimit import AttemptLimiter
 from facekeeper.services.recognition import RecognitionService
+from facekeeper.services.sessions import SessionService
 from facekeeper.services.status import StatusService
 from facekeeper.services.subjects import SubjectService
+from facekeeper.services.usage import UsageCounter
 from facekeeper.services.verification import VerificationService
 from facekeeper.settings import Settings
 from facekeeper.storage.db import Database
@@ -59,6 +68,9 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         loads=workers.collection_loads,
     )
     app_metrics.report_collections(collections.states)
+    usage = UsageCounter(db, settings.usage_flush_interval_s)
+    accounts = AccountService(db, Passwords(settings.password_hash_memory_kib, settings.password_hash_time_cost))
+    limiter = AttemptLimiter(settings.admin_login_attempts, settings.admin_login_window_s)
     return Services(
         settings=settings,
         db=db,
@@ -74,6 +86,10 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         verification=VerificationService(pipeline),
         status=StatusService(db, pipeline.embedder.version, settings.save_images_to_db),
         health=HealthService(db, pipeline, workers.inference_pool, models_loaded=settings.preload_models),
+        usage=usage,
+        accounts=accounts,
+        sessions=SessionService(db, accounts, limiter, timedelta(hours=settings.admin_session_hours)),
+        applications=ApplicationService(db, usage),
     )
 
 
@@ -87,6 +103,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = built = services or build_services(settings, registry)
         built.collections.follow_notifications()
+        built.usage.start()
         try:
             yield
         finally:
@@ -103,10 +120,12 @@ def create_app(
     install_error_handlers(app)
     for module in (subjects, faces, recognition, detection, verification, status, health, metrics):
         app.include_router(module.router)
+    app.include_router(admin_router())
     app.include_router(faces.static_router)
     app.include_router(web.web_router(web.packaged_web_folder()))
     # Added innermost first: requests pass CORS, logging, the size limit, the deadline, HEAD, then routing.
     app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(AdminHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(

@@ -58,6 +58,28 @@ class Error(ErrorSpec, Enum):
     SERVICE_NAME_TAKEN = ErrorSpec(400, 17, "Name {name} is not unique", 3)
     SERVICE_UNKNOWN = ErrorSpec(404, 10, "Service {name} not found", 1)
     SERVICE_TYPE_INVALID = ErrorSpec(400, 26, "Model Type '{type}' doesn't exist!", 2)
+    # The admin side (accounts, applications, services; docs/admin.md). Codes follow CompreFace's admin
+    # catalogue (§9.3) where one fits.
+    NOT_SIGNED_IN = ErrorSpec(401, 0, "Sign in first: no valid session", 2)
+    SIGN_IN_FAILED = ErrorSpec(401, 18, "Wrong email or password", 2)
+    ACCESS_DENIED = ErrorSpec(403, 1, "Access denied", 2)
+    CSRF_FAILED = ErrorSpec(403, 1, "Missing or wrong X-CSRF-Token header: reload the page and try again", 2)
+    TOO_MANY_ATTEMPTS = ErrorSpec(429, 0, "Too many failed attempts; try again in {retry_after} s", 2)
+    APPLICATION_NOT_FOUND = ErrorSpec(404, 2, "App {application} not found", 1)
+    EMAIL_TAKEN = ErrorSpec(400, 4, "This email already registered", 3)
+    ACTION_NOT_ALLOWED = ErrorSpec(400, 9, "Action not allowed for current user: {reason}", 2)
+    OWN_ROLE = ErrorSpec(400, 14, "User can't change their role", 2)
+    ACCOUNT_NOT_FOUND = ErrorSpec(404, 16, "User {account} does not exist", 1)
+    ALREADY_MEMBER = ErrorSpec(400, 19, "User {account} already has access to application {application}", 3)
+    EMAIL_INVALID = ErrorSpec(400, 22, "Email format is incorrect", 2)
+    PASSWORD_INVALID = ErrorSpec(400, 26, "Password size must be between 8 and 255", 2)
+    ACCOUNT_NAME_INVALID = ErrorSpec(400, 26, "Name size must be at most 100 characters", 2)
+    APPLICATION_NAME_INVALID = ErrorSpec(400, 26, "Application name {details}", 2)
+    ROLE_INVALID = ErrorSpec(400, 26, "Role '{role}' doesn't exist! Use OWNER, ADMINISTRATOR or USER", 2)
+    OWNER_EXISTS = ErrorSpec(409, 9, "This server already has an owner: sign in instead", 3)
+    SETUP_CODE_WRONG = ErrorSpec(
+        403, 1, "Wrong setup code: use the newest one printed in the server's start-up output", 2
+    )
     # Bulk import and export (CLI): moving collections between folders, archives and servers.
     SERVICE_NOT_RECOGNITION = ErrorSpec(
         400, 0, "Service {name} is a {type} service; only recognition services hold subjects and examples", 2

@@ -80,6 +80,28 @@ class Settings(BaseSettings):
         10_000, ge=100, description="Change-log entries kept per service; a process further behind reloads."
     )
 
+    admin_session_hours: float = Field(
+        12.0, gt=0, description="How long an admin sign-in lasts before the web UI asks for the password again."
+    )
+    admin_secure_cookie: bool | None = Field(
+        None,
+        description="Mark the admin session cookie Secure; None: when the request came over https "
+        "(directly or as X-Forwarded-Proto from a proxy).",
+    )
+    admin_login_attempts: int = Field(
+        5, ge=1, description="Failed admin sign-ins (per email, and per client address) allowed per window."
+    )
+    admin_login_window_s: float = Field(
+        300.0, gt=0, description="The window of admin_login_attempts, seconds; then 429 with Retry-After."
+    )
+    password_hash_memory_kib: int = Field(
+        19456, ge=8, description="argon2id memory cost of admin passwords, KiB (OWASP's minimum: 19456)."
+    )
+    password_hash_time_cost: int = Field(2, ge=1, description="argon2id passes over that memory.")
+    usage_flush_interval_s: float = Field(
+        10.0, gt=0, description="How often each process adds its face API request counts to the database."
+    )
+
     log_level: str = Field("info", description="Log level of the facekeeper and uvicorn loggers.")
 
     @property

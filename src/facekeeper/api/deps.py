@@ -22,7 +22,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 def _service_of(required: ServiceType) -> Callable[[Request, Services], Awaitable[ServiceRecord]]:
     async def authenticate(request: Request, services: ServicesDep) -> ServiceRecord:
         api_key = request.headers.get("x-api-key")  # header names are case-insensitive here
-        return await services.workers.lookup(services.api_keys.authenticate, api_key, required)
+        service = await services.workers.lookup(services.api_keys.authenticate, api_key, required)
+        services.usage.count(service.id)  # requests per day for the admin's statistics (cheap, no I/O)
+        return service
 
     return authenticate
 

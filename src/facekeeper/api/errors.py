@@ -20,6 +20,8 @@ RETRY_AFTER_S = 5
 
 
 def error_headers(error: FacekeeperError) -> dict[str, str]:
+    if error.http_status == 429:  # the catalogue's message says how long; the header says it to machines
+        return {"Retry-After": str(error.values.get("retry_after", RETRY_AFTER_S))}
     return {"Retry-After": str(RETRY_AFTER_S)} if error.http_status == 503 else {}
 
 

@@ -124,6 +124,11 @@ async def image_part(body: RequestBody, part: str, json_field: str, java_field: 
     upload = body.files.get(part)
     if upload is None:
         raise FacekeeperError(Error.MISSING_PART, name=part)
+    return await upload_bytes(upload, limit)
+
+
+async def upload_bytes(upload: UploadFile, limit: int) -> bytes:
+    """The bytes of one uploaded file, after the face API's checks: an image extension, the size limit."""
     filename = upload.filename or ""
     if _extension(filename) not in ALLOWED_EXTENSIONS:
         raise FacekeeperError(Error.BAD_EXTENSION, filename=filename)

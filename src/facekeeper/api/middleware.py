@@ -59,6 +59,31 @@ class CorsMiddleware:
         await self.app(scope, receive, send_with_cors)
 
 
+class AdminHeadersMiddleware:
+    """Admin answers hold keys and personal data: no cache may keep them, no browser may sniff them.
+    (No CORS header is ever added under /admin: the face API's `*` stops at /api/v1/.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/admin"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class AccessLogMiddleware:
     """One line per request, and the last resort that turns any unexpected failure into a JSON 400
     (CompreFace's code 0) instead of a 500 or a traceback."""

@@ -67,3 +67,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "CompreFace error"},
     404: {"model": ErrorBody, "description": "CompreFace error"},
 }
+ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Bad input (same catalogue as the face API)"},
+    401: {"model": ErrorBody, "description": "No valid session: sign in"},
+    403: {"model": ErrorBody, "description": "Access denied, or a missing or wrong X-CSRF-Token"},
+    404: {"model": ErrorBody, "description": "No such application, service, account, subject or image"},
+}

@@ -1,4 +1,5 @@
-"""`facekeeper serve | service create/list/delete/regenerate-key | import | export | import-archive | db upgrade`."""
+"""`facekeeper serve | service create/list/delete/regenerate-key | admin ... | import | export | import-archive |
+db upgrade`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from facekeeper.cli import bulk
+from facekeeper.cli import admin, bulk
 from facekeeper.cli.preflight import open_database
 from facekeeper.domain import ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         _common(sub)
 
     bulk.add_commands(commands, _common)
+    admin.add_commands(commands, _common)
 
     db = commands.add_parser("db", help="database maintenance")
     db_actions = db.add_subparsers(dest="action", required=True)
@@ -112,6 +114,9 @@ def main(argv: Sequence[str] | None = None, *, registry: ModelRegistry | None = 
             return serve(_settings(args))
         if args.command == "service":
             return _service_command(args)
+        if args.command == "admin":
+            settings = _settings(args)
+            return admin.run(args, settings, open_database(settings))
         if args.command in bulk.COMMANDS:
             return bulk.run(args, _settings(args), registry)
         if args.command == "db":

@@ -25,6 +25,8 @@ from facekeeper.api.connections import ConnectionLimits, limited_protocol
 from facekeeper.app import build_services, create_app
 from facekeeper.cli.preflight import check_data_dir
 from facekeeper.logs import configure_logging
+from facekeeper.services.accounts import AccountService
+from facekeeper.services.passwords import Passwords
 from facekeeper.settings import Settings
 from facekeeper.storage.db import Database
 
@@ -113,9 +115,15 @@ def serve(settings: Settings) -> int:
     limit_blas_threads()
     services = None
     if settings.workers > 1:
-        Database(settings.resolved_database_url).upgrade()  # once, before the workers race to it
+        db = Database(settings.resolved_database_url)
+        db.upgrade()  # once, before the workers race to it
     else:
         services = build_services(settings)
+        db = services.db
+    # Before listening: the code is in the database by the time anyone can reach the sign-up page.
+    setup_code = AccountService(db, Passwords()).issue_setup_code()
+    if services is None:
+        db.dispose()
     # Either way the database has been opened and migrated before anything claims to listen.
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -127,6 +135,13 @@ def serve(settings: Settings) -> int:
         f"--data-dir {settings.data_dir}",
         flush=True,
     )
+    if setup_code is not None:
+        print(
+            f"No owner account yet: open http://{shown}:{port}/ and sign up with the setup code {setup_code} "
+            f"(valid until the next start; or run: {_command_name()} admin create-owner --email YOU "
+            f"--data-dir {settings.data_dir})",
+            flush=True,
+        )
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     limits = ConnectionLimits(settings.max_header_bytes, settings.header_timeout_s, settings.max_connections)
     options = {

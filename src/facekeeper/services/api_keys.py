@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from facekeeper.domain import ServiceRecord, ServiceType, has_forbidden_name_characters, is_canonical_uuid
 from facekeeper.errors import Error, FacekeeperError
+from facekeeper.storage.admin import ApplicationRepository
 from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ServiceRepository, service_by_api_key
 
@@ -48,13 +49,17 @@ class ApiKeyService:
         with self.db.transaction() as session:
             return ServiceRepository(session).by_api_key(api_key)
 
-    def create(self, name: str, service_type: ServiceType) -> ServiceRecord:
+    def create(self, name: str, service_type: ServiceType, application_id: str | None = None) -> ServiceRecord:
+        """In `application_id`, or in the "Default" application (made when missing): the CLI's services are
+        the admin API's services too. Names stay unique across applications, so the CLI can name one."""
         validate_service_name(name)
-        with self.db.transaction() as session:
+        with self.db.transaction(write=True) as session:
             services = ServiceRepository(session)
             if services.by_name(name) is not None:
                 raise FacekeeperError(Error.SERVICE_NAME_TAKEN, name=name)
-            return services.add(name, service_type, new_api_key())
+            if application_id is None:
+                application_id = ApplicationRepository(session).default_id()
+            return services.add(name, service_type, new_api_key(), application_id)
 
     def list(self) -> list[ServiceRecord]:
         with self.db.transaction() as session:
@@ -90,3 +95,7 @@ class ApiKeyService:
             api_key = new_api_key()
             services.set_api_key(service.id, api_key)
             return replace(service, api_key=api_key)
+
+    def find(self, name_or_key: str) -> ServiceRecord:
+        with self.db.transaction() as session:
+            return self._find(ServiceRepository(session), name_or_key)

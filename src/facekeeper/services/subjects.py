@@ -52,6 +52,12 @@ class SubjectService:
             existing = len(bulk.subjects(service.id, names))
             return len(bulk.add_subjects(service.id, names)) - existing
 
+    def page(self, service: ServiceRecord, search: str, page: int, size: int) -> tuple[list[tuple[str, int]], int]:
+        """A page of (subject, example count) whose names contain `search` (the admin's collection page)."""
+        check_no_nul(search)
+        with self.collections.db.transaction() as session:
+            return SubjectRepository(session).page(service.id, search, page, size)
+
     def list(self, service: ServiceRecord) -> list[str]:
         with self.collections.db.transaction() as session:
             return SubjectRepository(session).names(service.id)
