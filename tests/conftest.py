@@ -20,6 +20,9 @@ from facekeeper.services.bundle import Services
 from facekeeper.storage.db import Database
 from tests.support import squares
 
+# Tests that import onnxruntime themselves must not leave its device id and event store in ~/.cache either.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 

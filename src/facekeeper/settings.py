@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,7 +61,12 @@ class Settings(BaseSettings):
         None, ge=0.0, le=1.0, description="Default detection threshold; None uses the detector's calibrated one."
     )
     inference_workers: int = Field(2, ge=1, description="Worker threads running models concurrently.")
-    onnx_threads: int = Field(1, ge=1, description="onnxruntime intra-op threads per session.")
+    onnx_threads: int = Field(1, ge=1, description="Threads each model uses per inference (any runtime).")
+    runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
+        "auto",
+        description="Runtime the models run on: `auto` measures each model on every installed runtime and "
+        "precision at load time and keeps the fastest; onnxruntime is the fallback.",
+    )
     plugins: str = Field(
         "age,gender,mask,pose",
         description="Face plugins the server offers (comma-separated slugs, like CompreFace's EXTRA_PLUGINS); "

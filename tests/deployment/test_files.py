@@ -119,7 +119,8 @@ def _with_dependencies(names: set[str]) -> set[str]:
 
 def test_the_image_installs_every_runtime_dependency_at_its_pin() -> None:
     """The image installs pyproject's dependencies plus a few named in the Dockerfile, constrained to
-    requirements.txt; whatever src/ imports must be among them, or the container fails at run time."""
+    requirements.txt, and the optional runtimes of requirements-runtimes.txt; whatever src/ imports must be
+    among them, or the container fails at run time."""
     import tomllib
 
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -134,6 +135,13 @@ def test_the_image_installs_every_runtime_dependency_at_its_pin() -> None:
     }
     assert installed <= pinned, f"not pinned in requirements.txt: {installed - pinned}"
     installed = _with_dependencies(installed)
+    # Optional runtimes come from their own file, installed with --no-deps (no telemetry package).
+    assert "pip install --no-deps -r requirements-runtimes.txt" in pip_line
+    installed |= {
+        _normalised(line.split("==", 1)[0])
+        for line in (ROOT / "requirements-runtimes.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
     distributions = importlib.metadata.packages_distributions()
     for module in sorted(_third_party_imports()):
         owners = {_normalised(name) for name in distributions.get(module, [])}

@@ -20,6 +20,11 @@ from tests.e2e.server import GROUPS, ServerProcess, face
 pytestmark = [pytest.mark.slow, pytest.mark.models]
 
 
+def with_runtimes(keys: set[str]) -> set[str]:
+    """`plugins_versions` keys: each model's version and, beside it, the runtime it runs on."""
+    return keys | {f"{key}.runtime" for key in keys}
+
+
 def assert_age_gender(found: dict[str, Any]) -> None:
     assert set(found["age"]) == {"low", "high", "probability"} and found["age"]["low"] <= found["age"]["high"]
     assert found["gender"]["value"] in {"male", "female"} and 0.5 <= found["gender"]["probability"] <= 1.0
@@ -33,7 +38,7 @@ def test_python_sdk_detect_example(server: ServerProcess, detection_key: str) ->
     assert_age_gender(found)
     assert found["gender"]["value"] == "female"
     assert set(found["execution_time"]) == {"detector", "age", "gender"}
-    assert set(answer["plugins_versions"]) == {"detector", "age", "gender"}
+    assert set(answer["plugins_versions"]) == with_runtimes({"detector", "age", "gender"})
 
 
 def test_javascript_sdk_readme_recognize_and_detect(
@@ -57,7 +62,7 @@ def test_javascript_sdk_readme_recognize_and_detect(
     assert found["subjects"][0]["subject"] == "Joe Biden"
     assert_age_gender(found)
     assert len(found["embedding"]) == 128 and len(found["landmarks"]) == 5
-    assert set(recognized["plugins_versions"]) == {"detector", "calculator", "age", "gender"}
+    assert set(recognized["plugins_versions"]) == with_runtimes({"detector", "calculator", "age", "gender"})
 
     detected = requests.post(
         f"{server.url}/api/v1/detection/detect?limit=0&det_prob_threshold=0.8&face_plugins=calculator,age,gender,landmarks&status=true",

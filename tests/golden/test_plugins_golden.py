@@ -126,7 +126,9 @@ def assert_every_plugin(face: dict[str, Any], versions: dict[str, str], calculat
     assert set(face["execution_time"]) == timed
     assert all(isinstance(ms, float) and ms >= 0 for ms in face["execution_time"].values())
     assert {key: versions[key] for key in PLUGIN_VERSIONS} == PLUGIN_VERSIONS
-    assert set(versions) == timed
+    # Beside each version, the runtime that model runs on (extra keys CompreFace clients ignore).
+    assert set(versions) == timed | {f"{key}.runtime" for key in timed}
+    assert all(versions[f"{key}.runtime"].split()[0] in {"onnxruntime", "openvino"} for key in timed)
 
 
 def test_every_plugin_through_every_face_route(real_api: Api) -> None:

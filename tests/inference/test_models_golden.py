@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import combinations
 
@@ -24,8 +25,8 @@ STRANGERS = ["stranger_elon_musk", "stranger_steve_carell"]
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Iterator[FacePipeline]:
-    faces = build_pipeline(Settings(plugins=""))
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FacePipeline]:
+    faces = build_pipeline(Settings(data_dir=tmp_path_factory.mktemp("golden-models"), plugins=""))
     faces.load()
     yield faces
 
@@ -96,7 +97,11 @@ def test_embedding_is_128_floats_and_deterministic(pipeline: FacePipeline) -> No
     assert embedding.shape == (128,)
     assert embedding.dtype == np.float32
     np.testing.assert_allclose(embedding, embedding_of(second.faces[0]), rtol=1e-5, atol=1e-5)
+    runtimes = {key: first.plugins_versions.pop(f"{key}.runtime") for key in ("detector", "calculator")}
     assert first.plugins_versions == {
         "detector": "yunet.FaceDetector@2023mar",
         "calculator": "sface.Calculator@2021dec_int8bq",
     }
+    # The runtime each model runs on (FACEKEEPER_RUNTIME=auto by default), with its version and precision.
+    for runtime in runtimes.values():
+        assert re.fullmatch(r"(onnxruntime|openvino) \d+\.\d+\.\d+ (f32|bf16|f16)", runtime), runtime

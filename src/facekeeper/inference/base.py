@@ -66,3 +66,16 @@ class FacePlugin(Protocol):
     def predict(self, faces: FaceCrops) -> Sequence[object]:
         """One value per face, in order (a domain value such as `Age`, or any JSON-ready value)."""
         ...
+
+
+@runtime_checkable
+class ReportsRuntime(Protocol):
+    """A loaded model that says which runtime, version and precision it runs on, e.g. "onnxruntime 1.32.0
+    f32"; `status=true` shows it in `plugins_versions` as "<key>.runtime" beside the model's version."""
+
+    @property
+    def runtime(self) -> str | None: ...
+
+
+def runtime_of(model: object) -> str | None:
+    return model.runtime if isinstance(model, ReportsRuntime) else None

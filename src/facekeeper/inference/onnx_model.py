@@ -11,7 +11,8 @@ class OnnxModel:
     """Holds one lazily built session; `load()` builds it now (idempotent, locked in `LazySession`).
 
     Models pass a factory for the real session and accept `session=` so tests hand in a stub with canned
-    outputs instead of patching module attributes.
+    outputs instead of patching module attributes. The factory's `OnnxSession` picks the runtime
+    (`FACEKEEPER_RUNTIME`, passed as `RuntimeOptions`), and `runtime` says which one it picked.
     """
 
     def __init__(self, factory: Callable[[], ModelSession], session: ModelSession | None = None) -> None:
@@ -23,3 +24,10 @@ class OnnxModel:
     @property
     def session(self) -> ModelSession:
         return self._session.get()
+
+    @property
+    def runtime(self) -> str | None:
+        """Runtime, version and precision of the loaded session (e.g. "openvino 2026.4.1 f32"); None before
+        loading, and for a stub session that does not say."""
+        runtime = getattr(self._session.built(), "runtime", None)
+        return runtime if isinstance(runtime, str) else None

@@ -19,7 +19,7 @@ import numpy as np
 
 from facekeeper.domain import CALCULATOR, BoundingBox, Face, FaceScan, ScanOptions
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.base import Detection, Detector, Embedder, FacePlugin
+from facekeeper.inference.base import Detection, Detector, Embedder, FacePlugin, runtime_of
 from facekeeper.inference.crops import ARCFACE_112, FaceCrops
 from facekeeper.inference.images import decode_image
 
@@ -76,6 +76,7 @@ class FacePipeline:
             detections = self.detections(image_rgb, options)
             detector_ms = _elapsed_ms(started)
             crops = FaceCrops(image_rgb, [d.landmarks for d in detections])
+            _add_runtime(versions, "detector", self.detector)
         else:
             height, width = image_rgb.shape[:2]
             detections, detector_ms = [Detection(0, 0, width, height, 1.0, np.zeros((0, 2)))], 0.0
@@ -98,12 +99,14 @@ class FacePipeline:
         if embedding:
             self._embed(crops, faces)
             versions[CALCULATOR] = self.embedder.version
+            _add_runtime(versions, CALCULATOR, self.embedder)
         results = beside.result() if beside is not None else self._run_plugins(plugins, crops)
         for plugin, (values, per_face_ms) in zip(plugins, results, strict=True):
             for face, value in zip(faces, values, strict=True):
                 face.attributes[plugin.slug] = value
                 face.execution_time_ms[plugin.slug] = per_face_ms
             versions[plugin.slug] = plugin.version
+            _add_runtime(versions, plugin.slug, plugin)
         scan = FaceScan(faces=faces, plugins_versions=versions)
         for observe in self.scan_observers:
             observe(scan)
@@ -159,6 +162,14 @@ class FacePipeline:
                 raise RuntimeError(f"plugin {plugin.slug} answered {len(values)} values for {len(crops)} faces")
             results.append((values, _elapsed_ms(started) / len(crops)))
         return results
+
+
+def _add_runtime(versions: dict[str, str], key: str, model: object) -> None:
+    """`<key>.runtime` beside a model's version when it says what it runs on (extra keys that CompreFace
+    clients ignore; the version values themselves stay CompreFace's and are what examples are stored with)."""
+    runtime = runtime_of(model)
+    if runtime:
+        versions[f"{key}.runtime"] = runtime
 
 
 def _check_threshold(threshold: float | None) -> None:

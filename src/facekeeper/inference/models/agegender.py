@@ -25,6 +25,7 @@ from facekeeper.domain import Age, Gender
 from facekeeper.inference.crops import CropSpec, FaceCrops
 from facekeeper.inference.model_files import WeightFile
 from facekeeper.inference.onnx_model import OnnxModel
+from facekeeper.inference.runtimes import RuntimeOptions
 from facekeeper.inference.session import ModelSession, OnnxSession
 
 if TYPE_CHECKING:
@@ -88,8 +89,10 @@ class _ChipClassifier(OnnxModel):
 
     needs_landmarks = False  # CompreFace runs age and gender on the whole image when detect_faces=false
 
-    def __init__(self, model: ChipModel, threads: int, session: ModelSession | None) -> None:
-        super().__init__(lambda: OnnxSession(model.path, threads), session)
+    def __init__(
+        self, model: ChipModel, threads: int, session: ModelSession | None, runtime: RuntimeOptions | None
+    ) -> None:
+        super().__init__(lambda: OnnxSession(model.path, threads, runtime=runtime), session)
         self.model = model
 
     def probabilities(self, faces: FaceCrops) -> np.ndarray:
@@ -102,9 +105,15 @@ class GenderPlugin(_ChipClassifier):
     version = "agegender.GenderDetector@cydral-gender-v1"
 
     def __init__(
-        self, model: ChipModel, labels: Sequence[str], threads: int = 1, *, session: ModelSession | None = None
+        self,
+        model: ChipModel,
+        labels: Sequence[str],
+        threads: int = 1,
+        *,
+        session: ModelSession | None = None,
+        runtime: RuntimeOptions | None = None,
     ) -> None:
-        super().__init__(model, threads, session)
+        super().__init__(model, threads, session, runtime)
         self.labels = list(labels)
 
     def predict(self, faces: FaceCrops) -> list[Gender]:
@@ -123,9 +132,15 @@ class AgePlugin(_ChipClassifier):
     version = "agegender.AgeDetector@cydral-age-v1"
 
     def __init__(
-        self, model: ChipModel, class_ages: Sequence[float], threads: int = 1, *, session: ModelSession | None = None
+        self,
+        model: ChipModel,
+        class_ages: Sequence[float],
+        threads: int = 1,
+        *,
+        session: ModelSession | None = None,
+        runtime: RuntimeOptions | None = None,
     ) -> None:
-        super().__init__(model, threads, session)
+        super().__init__(model, threads, session, runtime)
         self.class_ages = np.asarray(class_ages, dtype=np.float64)
 
     def predict(self, faces: FaceCrops) -> list[Age]:
@@ -148,12 +163,14 @@ def register(registry: ModelRegistry) -> None:
     def gender(settings: Settings) -> GenderPlugin:
         manifest, directory = manifest_and_directory()
         model = chip_model(manifest, "gender", directory)
-        return GenderPlugin(model, manifest["models"]["gender"]["labels"], settings.onnx_threads)
+        labels = manifest["models"]["gender"]["labels"]
+        return GenderPlugin(model, labels, settings.onnx_threads, runtime=RuntimeOptions.of(settings))
 
     def age(settings: Settings) -> AgePlugin:
         manifest, directory = manifest_and_directory()
         model = chip_model(manifest, "age", directory)
-        return AgePlugin(model, manifest["models"]["age"]["age_weights"], settings.onnx_threads)
+        class_ages = manifest["models"]["age"]["age_weights"]
+        return AgePlugin(model, class_ages, settings.onnx_threads, runtime=RuntimeOptions.of(settings))
 
     registry.add_plugin("age", age)
     registry.add_plugin("gender", gender)

@@ -31,6 +31,7 @@ from facekeeper.inference.convert.safe_pickle import load_torch_state_dict
 from facekeeper.inference.crops import CropSpec, FaceCrops
 from facekeeper.inference.model_files import WeightFile
 from facekeeper.inference.onnx_model import OnnxModel
+from facekeeper.inference.runtimes import RuntimeOptions
 from facekeeper.inference.session import ModelSession, OnnxSession
 
 if TYPE_CHECKING:
@@ -96,9 +97,14 @@ TORCH = MaskNetwork(
 
 class _Classifier(OnnxModel):
     def __init__(
-        self, network: MaskNetwork, model_path: Callable[[], Path], threads: int, session: ModelSession | None
+        self,
+        network: MaskNetwork,
+        model_path: Callable[[], Path],
+        threads: int,
+        session: ModelSession | None,
+        runtime: RuntimeOptions | None = None,
     ):
-        super().__init__(lambda: OnnxSession(model_path(), threads), session)
+        super().__init__(lambda: OnnxSession(model_path(), threads, runtime=runtime), session)
         self.network = network
 
     def with_mask(self, faces: FaceCrops) -> np.ndarray:
@@ -123,6 +129,14 @@ class MaskPlugin:
         for classifier in self.classifiers:
             classifier.load()
 
+    @property
+    def runtime(self) -> str | None:
+        """Each network's runtime (they are chosen one by one), joined by " + " when they differ."""
+        runtimes = [classifier.runtime for classifier in self.classifiers]
+        if any(runtime is None for runtime in runtimes):
+            return None
+        return " + ".join(dict.fromkeys(runtime for runtime in runtimes if runtime))
+
     def probabilities(self, faces: FaceCrops) -> np.ndarray:
         """P(mask) per face, the mean of the classifiers' (what `benchmarks/plugin_quality.py` measures)."""
         mean: np.ndarray = np.stack([classifier.with_mask(faces) for classifier in self.classifiers]).mean(axis=0)
@@ -135,7 +149,12 @@ class MaskPlugin:
         ]
 
 
-def build_mask_plugin(cache_dir: Path, threads: int = 1, sessions: dict[str, ModelSession] | None = None) -> MaskPlugin:
+def build_mask_plugin(
+    cache_dir: Path,
+    threads: int = 1,
+    sessions: dict[str, ModelSession] | None = None,
+    runtime: RuntimeOptions | None = None,
+) -> MaskPlugin:
     """Sources are located now (a missing package fails the start); conversion waits for the first load."""
     classifiers = []
     for network in (KERAS, TORCH):
@@ -144,12 +163,14 @@ def build_mask_plugin(cache_dir: Path, threads: int = 1, sessions: dict[str, Mod
         def model_path(network: MaskNetwork = network, source: Path = source) -> Path:
             return converted_model(source, cache_dir, network.name, network.converter_version, network.convert)
 
-        classifiers.append(_Classifier(network, model_path, threads, (sessions or {}).get(network.name)))
+        classifiers.append(_Classifier(network, model_path, threads, (sessions or {}).get(network.name), runtime))
     return MaskPlugin(classifiers)
 
 
 def register(registry: ModelRegistry) -> None:
     def build(settings: Settings) -> MaskPlugin:
-        return build_mask_plugin(settings.data_dir / "models", settings.onnx_threads)
+        return build_mask_plugin(
+            settings.data_dir / "models", settings.onnx_threads, runtime=RuntimeOptions.of(settings)
+        )
 
     registry.add_plugin("mask", build)

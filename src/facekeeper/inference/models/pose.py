@@ -28,6 +28,7 @@ from facekeeper.inference.convert.safe_pickle import load_numpy_pickle
 from facekeeper.inference.crops import CropSpec, FaceCrops
 from facekeeper.inference.model_files import WeightFile
 from facekeeper.inference.onnx_model import OnnxModel
+from facekeeper.inference.runtimes import RuntimeOptions
 from facekeeper.inference.session import ModelSession, OnnxSession
 
 if TYPE_CHECKING:
@@ -60,9 +61,10 @@ class PosePlugin(OnnxModel):
         threads: int = 1,
         *,
         session: ModelSession | None = None,
+        runtime: RuntimeOptions | None = None,
     ) -> None:
         # The file is exported for batch 1 but nothing in it depends on that: every face goes in one batch.
-        super().__init__(lambda: OnnxSession(model_path, threads, free_axes={"input": (0,)}), session)
+        super().__init__(lambda: OnnxSession(model_path, threads, free_axes={"input": (0,)}, runtime=runtime), session)
         self.parameter_mean = np.asarray(parameter_mean, dtype=np.float64)
         self.parameter_std = np.asarray(parameter_std, dtype=np.float64)
 
@@ -96,6 +98,12 @@ def pose_from_camera(camera: np.ndarray) -> Pose:
 def register(registry: ModelRegistry) -> None:
     def build(settings: Settings) -> PosePlugin:
         parameters = load_numpy_pickle(PARAMETERS_FILE.locate())
-        return PosePlugin(MODEL_FILE.locate(), parameters["mean"], parameters["std"], settings.onnx_threads)
+        return PosePlugin(
+            MODEL_FILE.locate(),
+            parameters["mean"],
+            parameters["std"],
+            settings.onnx_threads,
+            runtime=RuntimeOptions.of(settings),
+        )
 
     registry.add_plugin("pose", build)

@@ -10,6 +10,7 @@ import numpy as np
 from facekeeper.domain import SimilarityCoefficients
 from facekeeper.inference.model_files import SFACE_INT8
 from facekeeper.inference.onnx_model import OnnxModel
+from facekeeper.inference.runtimes import RuntimeOptions
 from facekeeper.inference.session import ModelSession, OnnxSession
 
 if TYPE_CHECKING:
@@ -28,9 +29,18 @@ class SFaceEmbedder(OnnxModel):
     # Measured by benchmarks/calibrate.py on ../shared/faces (D8): see docs/models.md.
     coefficients = SimilarityCoefficients(c0=1.068744, c1=5.707858)
 
-    def __init__(self, model_path: Path, threads: int = 1, *, session: ModelSession | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int = 1,
+        *,
+        session: ModelSession | None = None,
+        runtime: RuntimeOptions | None = None,
+    ) -> None:
         # The file is exported for batch 1 but nothing in it depends on that: any batch size works.
-        super().__init__(lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (0,)}), session)
+        super().__init__(
+            lambda: OnnxSession(model_path, threads, free_axes={INPUT_NAME: (0,)}, runtime=runtime), session
+        )
 
     def embed(self, faces_rgb: np.ndarray) -> np.ndarray:
         if len(faces_rgb) == 0:
@@ -43,6 +53,6 @@ class SFaceEmbedder(OnnxModel):
 
 def register(registry: ModelRegistry) -> None:
     def build(settings: Settings) -> SFaceEmbedder:
-        return SFaceEmbedder(SFACE_INT8.locate(), settings.onnx_threads)
+        return SFaceEmbedder(SFACE_INT8.locate(), settings.onnx_threads, runtime=RuntimeOptions.of(settings))
 
     registry.add_embedder("sface", build)
