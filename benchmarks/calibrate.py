@@ -1,141 +1,58 @@
-"""Calibrate the default detection threshold (D9) and the similarity coefficients (D8) on labelled photos.
+"""Calibrate the default detection threshold (D9) and every shipped embedder's similarity coefficients (D8).
 
-Usage: PYTHONPATH=src python benchmarks/calibrate.py [FACES_DIR]
-(FACES_DIR defaults to $FACEKEEPER_FACES, then ../shared/faces)
+Usage: make calibrate
+   or: .venv/bin/python benchmarks/calibrate.py [--faces DIR] [--calibration DIR] [--cache DIR]
 
-FACES_DIR holds one folder per identity, `_groups/` + `face_counts.json` (nose points of every face) and
-`_nonface/`. The printed numbers are the ones pasted into models/yunet.py and models/sface.py.
+- Detector threshold: on FACES (default $FACEKEEPER_FACES, then ../shared/faces): one folder per identity,
+  `_groups/` + `face_counts.json` (nose points of every face) and `_nonface/`.
+- Similarity coefficients, per embedder: fitted on the calibration set (default ../shared/calibration/lfw-dev,
+  harder news photos; read its README) together with the identity photos of FACES. Similarity 0.5 is put at
+  the distance with the best balanced accuracy among those with at most 0.5 % false accepts; the slope c1 is
+  the class-balanced logistic fit with that centre. Printed: c0, c1, FAR and FRR at similarity 0.5 and 0.6
+  per embedder and per set. These are CALIBRATION figures (fitted on this data), never accuracy.
+
+Each photo is embedded once per base model (SFace, dlib), straight and mirrored; the flip-averaged and fused
+embedders are then built by the real composite classes (`inference/models/composite.py`) from those
+vectors, and a few photos are checked against the full pipeline. Base embeddings are cached outside the
+repository (default ~/.cache/facekeeper/calibration), so a re-run takes seconds.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import argparse
 import os
 import sys
-from itertools import combinations
+import time
 from pathlib import Path
 
 import numpy as np
 
-from facekeeper.domain import ScanOptions, SimilarityCoefficients, l2_normalize
-from facekeeper.errors import FacekeeperError
-from facekeeper.inference.base import Detection
-from facekeeper.inference.images import decode_image
-from facekeeper.inference.pipeline import FacePipeline
-from facekeeper.inference.registry import build_pipeline
-from facekeeper.settings import Settings
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-THRESHOLD_GRID = [round(0.05 * step, 2) for step in range(1, 20)]
-# Keep the default this far below the weakest annotated face, so a re-encoded photo is not lost.
-RECALL_MARGIN = 0.02
-MAX_PIXELS = 200_000_000
+from tests.support.recognition_quality import (  # noqa: E402
+    BALANCED_ACCURACY_SLACK,
+    MAX_FAR_AT_HALF,
+    SHIPPED_EMBEDDERS,
+    LabelledSet,
+    Pairs,
+    calibration_row,
+    check_against_pipeline,
+    choose_threshold,
+    detection_scores,
+    embed_set,
+    image_files,
+    pair_distances,
+    print_table,
+    variant_vectors,
+)
 
-
-def detection_scores(pipeline: FacePipeline, root: Path) -> tuple[list[float], list[float], list[float]]:
-    """Best score per annotated face (0 if missed), stray boxes in those photos, boxes on non-faces."""
-    annotations = json.loads((root / "face_counts.json").read_text())
-    face_scores: list[float] = []
-    stray_scores: list[float] = []
-    for name, annotation in annotations.items():
-        detections = candidates(pipeline, root / name)
-        noses = annotation["nose_points"]
-        face_scores += [max((d.probability for d in detections if contains(d, x, y)), default=0.0) for x, y in noses]
-        stray_scores += [d.probability for d in detections if not any(contains(d, x, y) for x, y in noses)]
-    nonface_scores = [
-        d.probability
-        for path in sorted((root / "_nonface").iterdir())
-        if is_image(path)
-        for d in candidates(pipeline, path)
-    ]
-    return face_scores, stray_scores, nonface_scores
+from facekeeper.inference.pipeline import FacePipeline  # noqa: E402
+from facekeeper.inference.registry import build_pipeline  # noqa: E402
+from facekeeper.settings import Settings  # noqa: E402
 
 
-def candidates(pipeline: FacePipeline, path: Path) -> list[Detection]:
-    """Every detection the pipeline would consider, in original pixels (threshold 0)."""
-    image = decode_image(path.read_bytes(), MAX_PIXELS)
-    try:
-        scan = pipeline.scan_image(image, ScanOptions(det_prob_threshold=0.0))
-    except FacekeeperError:
-        return []
-    return [
-        Detection(f.box.x_min, f.box.y_min, f.box.x_max, f.box.y_max, f.box.probability, np.zeros((5, 2)))
-        for f in scan.faces
-    ]
-
-
-def contains(detection: Detection, x: float, y: float) -> bool:
-    return detection.x_min <= x <= detection.x_max and detection.y_min <= y <= detection.y_max
-
-
-def choose_threshold(face_scores: list[float], nonface_scores: list[float]) -> float:
-    """The highest grid value that still finds every annotated face (with a margin) and no non-face."""
-    ceiling = min(face_scores) - RECALL_MARGIN
-    floor = max(nonface_scores, default=0.0)
-    allowed = [t for t in THRESHOLD_GRID if floor <= t < ceiling]
-    if not allowed:
-        raise SystemExit(f"no threshold separates faces (min {min(face_scores):.3f}) from non-faces ({floor:.3f})")
-    return max(allowed)
-
-
-def identity_embeddings(pipeline: FacePipeline, root: Path, threshold: float) -> dict[str, list[np.ndarray]]:
-    """One L2-normalised embedding per identity photo: the biggest face."""
-    options = ScanOptions(limit=1, det_prob_threshold=threshold, plugins=frozenset({"calculator"}))
-    people: dict[str, list[np.ndarray]] = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")):
-        for path in sorted(p for p in folder.iterdir() if is_image(p)):
-            try:
-                face = pipeline.scan_image(decode_image(path.read_bytes(), MAX_PIXELS), options).faces[0]
-            except FacekeeperError:
-                print(f"  no face: {path.relative_to(root)}")
-                continue
-            assert face.embedding is not None
-            people.setdefault(folder.name, []).append(l2_normalize(face.embedding))
-    return people
-
-
-def pair_distances(people: dict[str, list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    genuine = [float(np.linalg.norm(a - b)) for vs in people.values() for a, b in combinations(vs, 2)]
-    impostor = [
-        float(np.linalg.norm(a - b)) for (_, vs), (_, ws) in combinations(people.items(), 2) for a in vs for b in ws
-    ]
-    return np.array(genuine), np.array(impostor)
-
-
-def fit_coefficients(genuine: np.ndarray, impostor: np.ndarray, ridge: float = 1e-3) -> SimilarityCoefficients:
-    """Class-balanced logistic regression of "same person" on d; (tanh(x)+1)/2 = sigmoid(2x) gives (c0, c1).
-
-    sigmoid(a - b*d) = (tanh((c0 - d) * c1) + 1) / 2 with c1 = b / 2 and c0 = a / b. The small ridge keeps
-    the slope finite if the pairs happen to be perfectly separable.
-    """
-    distances = np.concatenate([genuine, impostor])
-    labels = np.concatenate([np.ones_like(genuine), np.zeros_like(impostor)])
-    weights = np.concatenate([np.full_like(genuine, 0.5 / len(genuine)), np.full_like(impostor, 0.5 / len(impostor))])
-    features = np.stack([np.ones_like(distances), -distances], axis=1)
-    params = np.zeros(2)
-    for _ in range(100):  # Newton-Raphson (IRLS)
-        probability = 1 / (1 + np.exp(-(features @ params)))
-        gradient = features.T @ (weights * (probability - labels)) + ridge * np.array([0.0, params[1]])
-        hessian = (features * (weights * probability * (1 - probability))[:, None]).T @ features
-        hessian += ridge * np.diag([0.0, 1.0])
-        step = np.linalg.solve(hessian, gradient)
-        params -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    a, b = params
-    return SimilarityCoefficients(c0=float(a / b), c1=float(b / 2))
-
-
-def is_image(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-
-
-def main(argv: list[str]) -> None:
-    root = Path(argv[1] if len(argv) > 1 else os.environ.get("FACEKEEPER_FACES", "../shared/faces"))
-    settings = Settings()
-    pipeline = build_pipeline(settings)
-
+def detector_section(pipeline: FacePipeline, root: Path) -> None:
     print(f"== Detector threshold (D9), {pipeline.detector.version}, max_detect_size {pipeline.max_detect_size}")
     face_scores, stray_scores, nonface_scores = detection_scores(pipeline, root)
     print(
@@ -150,26 +67,64 @@ def main(argv: list[str]) -> None:
             f"  threshold {threshold:.2f}: recall {recall:.2%}, "
             f"extra boxes in group photos {strays}, on non-faces {nonfaces}"
         )
-    threshold = choose_threshold(face_scores, nonface_scores)
-    print(f"chosen default_threshold = {threshold}")
+    print(f"chosen default_threshold = {choose_threshold(face_scores, nonface_scores)}")
 
-    print(f"\n== Similarity coefficients (D8), {pipeline.embedder.version}")
-    people = identity_embeddings(pipeline, root, threshold)
-    genuine, impostor = pair_distances(people)
-    coefficients = fit_coefficients(genuine, impostor)
-    far = float(np.mean(coefficients.similarities(impostor) > 0.5))
-    frr = float(np.mean(coefficients.similarities(genuine) <= 0.5))
-    d_prime = abs(impostor.mean() - genuine.mean()) / math.sqrt((genuine.var() + impostor.var()) / 2)
-    print(f"identities {len(people)}, photos {sum(map(len, people.values()))}")
-    print(
-        f"genuine pairs {len(genuine)} (mean d {genuine.mean():.4f}), "
-        f"impostor pairs {len(impostor)} (mean d {impostor.mean():.4f})"
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--faces", type=Path, default=Path(os.environ.get("FACEKEEPER_FACES", "../shared/faces")))
+    parser.add_argument("--calibration", type=Path, default=Path("../shared/calibration/lfw-dev"))
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "facekeeper" / "calibration")
+    parser.add_argument("--skip-detector", action="store_true", help="only the similarity coefficients")
+    args = parser.parse_args(argv[1:])
+    settings = Settings(plugins="")
+    pipeline = build_pipeline(settings)
+    if not args.faces.is_dir():
+        raise SystemExit(f"{args.faces} is not a folder of labelled faces (see ../shared/faces/README.md)")
+    if not args.skip_detector:
+        detector_section(pipeline, args.faces)
+
+    print("\n== Similarity coefficients (D8): calibration figures, fitted on these photos (not accuracy)")
+    started = time.perf_counter()
+    sets: list[tuple[LabelledSet, list[tuple[str, Path]], bool]] = []
+    if args.calibration.is_dir():
+        files = image_files(args.calibration)
+        sets.append((embed_set("lfw-dev", files, pipeline, True, args.cache), files, True))
+    else:
+        print(f"  {args.calibration} is missing: fitting on {args.faces} alone")
+    files = image_files(args.faces)
+    sets.append((embed_set("faces", files, pipeline, False, args.cache), files, False))
+    pairs: dict[str, dict[str, Pairs]] = {name: {} for name in SHIPPED_EMBEDDERS}
+    worst = 0.0
+    for data, files, centred in sets:
+        vectors = variant_vectors(data, pipeline, settings)
+        worst = max(worst, check_against_pipeline(files, data, pipeline, vectors, centred))
+        for name in SHIPPED_EMBEDDERS:
+            genuine, impostor = pair_distances(vectors[name], data.labels)
+            pairs[name][data.name] = Pairs(genuine, impostor)
+    counts = {
+        data.name: (len(pairs["sface"][data.name].genuine), len(pairs["sface"][data.name].impostor))
+        for data, _, _ in sets
+    }
+    print("  pairs: " + ", ".join(f"{name} {g:,} genuine / {i:,} impostor" for name, (g, i) in counts.items()))
+    print(f"  cached vectors vs full pipeline on a few photos: largest 1 - cosine {worst:.2e}")
+    rows = {
+        name: calibration_row(name, pairs[name], pipeline.embedder_for(name).coefficients) for name in SHIPPED_EMBEDDERS
+    }
+    print()
+    print_table(rows, [data.name for data, _, _ in sets])
+    print("\ncoefficients in code now:")
+    for name in SHIPPED_EMBEDDERS:
+        current = pipeline.embedder_for(name).coefficients
+        row = rows[name]
+        now = row["current_bal_acc_at_0.5"]
+        print(f"  {name:<16} c0 {current.c0:.6f} c1 {current.c1:.4f}; bal.acc@0.5 with them {now:.3%}")
+    ok = all(
+        row["far@0.5"] <= MAX_FAR_AT_HALF and row["best_bal_acc"] - row["bal_acc_at_0.5"] <= BALANCED_ACCURACY_SLACK
+        for row in rows.values()
     )
-    print(f"c0 = {coefficients.c0:.6f}, c1 = {coefficients.c1:.6f}")
-    print(
-        f"at similarity 0.5: FAR {far:.4%} ({round(far * len(impostor))}), FRR {frr:.4%} ({round(frr * len(genuine))})"
-    )
-    print(f"d' = {d_prime:.2f}")
+    print(f"\ntargets (FAR@0.5 <= 0.5 %, bal.acc@0.5 within 0.3 points of best): {'met' if ok else 'NOT met'}")
+    print(f"({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from facekeeper.api.middleware import (
     TrailingSlashMiddleware,
 )
 from facekeeper.index.memory import InMemoryIndex
-from facekeeper.inference.registry import ModelRegistry, build_pipeline
+from facekeeper.inference.registry import ModelRegistry, build_pipeline, default_registry
 from facekeeper.metrics import Metrics
 from facekeeper.services.accounts import AccountService
 from facekeeper.services.api_keys import ApiKeyService
@@ -33,6 +33,7 @@ from facekeeper.services.collection import FaceCollections
 from facekeeper.services.detection import DetectionService
 from facekeeper.services.examples import ExampleService
 from facekeeper.services.health import HealthService
+from facekeeper.services.migration import EmbedderMigration
 from facekeeper.services.passwords import Passwords
 from facekeeper.services.ratelimit import AttemptLimiter
 from facekeeper.services.recognition import RecognitionService
@@ -55,7 +56,8 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
     db = Database(settings.resolved_database_url)
     db.upgrade()
     workers = Workers(settings.inference_workers, settings.database_workers, local_database=db.is_sqlite)
-    pipeline = build_pipeline(settings, registry, workers.inference_pool)
+    models = registry if registry is not None else default_registry()
+    pipeline = build_pipeline(settings, models, workers.inference_pool)
     if settings.preload_models:
         pipeline.load()
     app_metrics = Metrics()
@@ -66,6 +68,7 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         keep_log_entries=settings.change_log_keep_entries,
         events=app_metrics,
         loads=workers.collection_loads,
+        calculators=lambda name: pipeline.embedder_for(name).version,
     )
     app_metrics.report_collections(collections.states)
     usage = UsageCounter(db, settings.usage_flush_interval_s)
@@ -78,18 +81,24 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         workers=workers,
         collections=collections,
         metrics=app_metrics,
-        api_keys=ApiKeyService(db),
+        api_keys=ApiKeyService(db, settings.embedder),
         subjects=SubjectService(collections),
         examples=ExampleService(collections, pipeline, settings.save_images_to_db),
         recognition=RecognitionService(collections, pipeline, settings.max_matches_per_request),
         detection=DetectionService(pipeline),
         verification=VerificationService(pipeline),
-        status=StatusService(db, pipeline.embedder.version, settings.save_images_to_db),
+        status=StatusService(db, pipeline.embedder.version, settings.save_images_to_db, settings.embedder),
         health=HealthService(db, pipeline, workers.inference_pool, models_loaded=settings.preload_models),
         usage=usage,
         accounts=accounts,
         sessions=SessionService(db, accounts, limiter, timedelta(hours=settings.admin_session_hours)),
-        applications=ApplicationService(db, usage),
+        applications=ApplicationService(db, usage, settings.embedder),
+        migration=EmbedderMigration(
+            collections,
+            pipeline,
+            workers.inference_pool,
+            known_embedders=lambda: [*models.embedder_names(), "<any of them>-flip"],
+        ),
     )
 
 

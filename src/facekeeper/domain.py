@@ -44,6 +44,9 @@ class ServiceRecord:
     type: ServiceType
     api_key: str
     revision: int = 0
+    # The registry name of the embedder the collection was built with ("sface", "dlib", "sface+dlib",
+    # "sface-flip"...): queries against it are embedded by that model, whatever the server's default.
+    embedder: str = "sface"
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class ScanOptions:
     plugins: frozenset[str] = field(default_factory=frozenset)  # slugs; 'calculator' computes embeddings
     detect_faces: bool = True  # False: the whole image is one face with probability 1.0
     max_faces: int | None = None  # hard cap used by enrolment (CompreFace asks the core for 2 faces)
+    embedder: str | None = None  # registry name of the embedder to use; None = the server's active one
 
 
 def with_calculator(options: ScanOptions) -> ScanOptions:

@@ -103,6 +103,22 @@ class Error(ErrorSpec, Enum):
         "and the archive holds no images to compute them again",
         3,
     )
+    # Collections own their embedder (docs/models.md): switching one is `facekeeper migrate`.
+    EMBEDDER_CHANGED = ErrorSpec(
+        409, 0, "Service {name} switched its embedder to {embedder} during this request; send it again", 3
+    )
+    MIGRATION_NEEDS_IMAGES = ErrorSpec(
+        400,
+        0,
+        "Service {name} has {missing} of {total} examples without a stored image (saved with "
+        "save_images_to_db=false or imported without images): they cannot be embedded again by {embedder}",
+        3,
+    )
+    MIGRATION_FACE_LOST = ErrorSpec(
+        400, 0, "No face is found again in the stored image of example {image_id} (subject {subject})", 3
+    )
+    MIGRATION_RUNNING = ErrorSpec(400, 27, "A migration of service {name} is already running", 3)
+    EMBEDDER_UNKNOWN = ErrorSpec(400, 0, "Unknown embedder {name}; known: {known}", 2)
     DATA_DIR_NOT_WRITABLE = ErrorSpec(500, 0, "Data directory {path} is not writable: {reason}", 5)
     MODEL_UNAVAILABLE = ErrorSpec(503, 0, "Model {name} cannot be loaded: {reason}", 5)
     # Hostile input and faults (docs/security.md): limits, deadlines, storage failures.

@@ -56,7 +56,14 @@ class Settings(BaseSettings):
     save_images_to_db: bool = Field(True, description="Store each example's original image bytes.")
 
     detector: str = Field("yunet", description="Detector model name from the inference registry.")
-    embedder: str = Field("sface", description="Embedder model name from the inference registry.")
+    embedder: str = Field(
+        "sface",
+        description="Embedder of new collections (registry name: sface, dlib, sface+dlib, <name>-flip, or a "
+        "manifest's name); existing collections keep theirs until `facekeeper migrate`.",
+    )
+    embedder_manifests: str = Field(
+        "", description="Operator ONNX embedders: comma-separated JSON manifest paths (docs/models.md)."
+    )
     det_prob_threshold: float | None = Field(
         None, ge=0.0, le=1.0, description="Default detection threshold; None uses the detector's calibrated one."
     )

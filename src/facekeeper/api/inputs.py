@@ -13,7 +13,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from facekeeper.api.params import Params
-from facekeeper.domain import IMAGE_EXTENSIONS
+from facekeeper.domain import IMAGE_EXTENSIONS, ServiceRecord
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.bundle import Services
 from facekeeper.workers import Workers
@@ -86,9 +86,11 @@ def check_json_size(raw: bytes, max_containers: int, max_values: int | None) -> 
         raise FacekeeperError(Error.JSON_TOO_LARGE, limit=max_values, items="values")
 
 
-def embeddings_body_values(services: Services) -> int:
-    """The most values an embeddings body can need: every allowed vector (plus a source) at full size."""
-    per_vector = services.pipeline.embedder.dimension + 1
+def embeddings_body_values(services: Services, service: ServiceRecord | None = None) -> int:
+    """The most values an embeddings body can need: every allowed vector (plus a source) at full size, of
+    the collection's embedder (`service`) or the server's active one."""
+    embedder = services.pipeline.embedder_for(service.embedder if service is not None else None)
+    per_vector = embedder.dimension + 1
     return (services.settings.max_embeddings_per_request + 1) * per_vector + JSON_CONTAINERS_BESIDE
 
 

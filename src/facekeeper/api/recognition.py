@@ -14,6 +14,7 @@ from facekeeper.api.face_options import face_request
 from facekeeper.api.inputs import embeddings_body_values, image_part, json_object, read_body
 from facekeeper.api.params import uuid_path
 from facekeeper.api.presenters import embedding_json, face_json, json_answer, match_json, with_versions
+from facekeeper.domain import ServiceRecord
 from facekeeper.services.bundle import Services
 from facekeeper.services.comparison import parse_embeddings
 
@@ -32,7 +33,7 @@ async def recognize(request: Request, service: RecognitionServiceDep, services: 
     face = face_request(body.params, prediction_count=True, detect_faces=True)
     image = await image_part(body, "file", "file", "content", services.settings.max_file_size)
     await services.collections.prepare(service)  # a reload runs on the loader threads, not here
-    scan = await services.workers.inference(services.recognition.scan, image, face.scan)
+    scan = await services.workers.inference(services.recognition.scan, service, image, face.scan)
     result = await services.workers.database(services.recognition.match, service, scan, face.prediction_count)
     faces: list[dict[str, Any]] = []
     for recognized in result.faces:
@@ -55,7 +56,7 @@ async def verify_example(
     body = await read_body(request)
     face = face_request(body.params)
     image = await image_part(body, "file", "file", "content", services.settings.max_file_size)
-    scan = await services.workers.inference(services.recognition.scan, image, face.scan)
+    scan = await services.workers.inference(services.recognition.scan, service, image, face.scan)
     verified, versions = await services.workers.database(services.recognition.verify_scanned, service, image_id, scan)
     faces = []
     for item in verified:
@@ -74,13 +75,13 @@ async def verify_example(
     ),
 )
 async def recognize_embeddings(request: Request, service: RecognitionServiceDep, services: ServicesDep) -> Response:
-    body = await read_body(request, multipart_allowed=False, max_json_values=embeddings_body_values(services))
+    body = await read_body(request, multipart_allowed=False, max_json_values=embeddings_body_values(services, service))
     count = face_request(body.params, prediction_count=True).prediction_count
     await services.collections.prepare(service)
     value = json_object(body).get("embeddings")
 
     def answer() -> dict[str, object]:
-        embeddings = _embeddings(services, value)
+        embeddings = _embeddings(services, service, value)
         result = services.recognition.recognize_embeddings(service, embeddings, count)
         return {
             "result": [
@@ -101,20 +102,21 @@ async def verify_embeddings(
     image_id: str, request: Request, service: RecognitionServiceDep, services: ServicesDep
 ) -> Response:
     image_id = uuid_path(image_id)
-    body = await read_body(request, multipart_allowed=False, max_json_values=embeddings_body_values(services))
+    body = await read_body(request, multipart_allowed=False, max_json_values=embeddings_body_values(services, service))
     value = json_object(body).get("embeddings")
 
     def answer() -> dict[str, object]:
-        result = services.recognition.verify_embeddings(service, image_id, _embeddings(services, value))
+        result = services.recognition.verify_embeddings(service, image_id, _embeddings(services, service, value))
         return {"result": [{"embedding": embedding_json(v), "similarity": s} for v, s in result]}
 
     return await json_answer(services, answer)
 
 
-def _embeddings(services: Services, value: object) -> np.ndarray:
+def _embeddings(services: Services, service: ServiceRecord, value: object) -> np.ndarray:
+    """Vectors of the collection's embedder's dimension."""
     return parse_embeddings(
         value,
         "embeddings",
         max_count=services.settings.max_embeddings_per_request,
-        dimension=services.pipeline.embedder.dimension,
+        dimension=services.recognition.dimension(service),
     )

@@ -71,8 +71,8 @@ class _Context:
     def __init__(self, db: Database, settings: Settings) -> None:
         passwords = Passwords(settings.password_hash_memory_kib, settings.password_hash_time_cost)
         self.accounts = AccountService(db, passwords)
-        self.applications = ApplicationService(db, UsageCounter(db))
-        self.keys = ApiKeyService(db)
+        self.applications = ApplicationService(db, UsageCounter(db), settings.embedder)
+        self.keys = ApiKeyService(db, settings.embedder)
 
     def service_id(self, name_or_key: str) -> str:
         """A service by name or key (like `facekeeper service`), or by id."""

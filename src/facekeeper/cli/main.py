@@ -1,5 +1,5 @@
 """`facekeeper serve | service create/list/delete/regenerate-key | admin ... | import | export | import-archive |
-db upgrade`."""
+migrate | db upgrade`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from facekeeper.cli import admin, bulk
+from facekeeper.cli import admin, bulk, migrate
 from facekeeper.cli.preflight import open_database
 from facekeeper.domain import ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
@@ -41,12 +41,17 @@ def _print_services(services: list[ServiceRecord], as_json: bool) -> None:
 
 
 def _service_command(args: argparse.Namespace) -> int:
-    keys = ApiKeyService(open_database(_settings(args)))
+    settings = _settings(args)
+    keys = ApiKeyService(open_database(settings), settings.embedder)
     if args.action == "create":
         try:
             service_type = ServiceType.parse(args.type)
         except KeyError:
             raise FacekeeperError(Error.SERVICE_TYPE_INVALID, type=args.type) from None
+        if args.embedder is not None:  # a name no model answers to would only fail at the first request
+            from facekeeper.inference.registry import default_registry
+
+            default_registry().build_embedder(args.embedder, settings)
         created = keys.create(args.name, service_type)
         if args.json:
             print(json.dumps(_service_json(created)))
@@ -85,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     create = actions.add_parser("create", help="create a service and print its API key")
     create.add_argument("--type", required=True, help="recognition, detection or verification")
     create.add_argument("--name", required=True, help="service name (1-50 characters, unique)")
+    create.add_argument(
+        "--embedder", help="embedder of a recognition collection (env FACEKEEPER_EMBEDDER, default sface)"
+    )
     listing = actions.add_parser("list", help="list services and keys")
     delete = actions.add_parser("delete", help="delete a service and its whole collection")
     delete.add_argument("service", help="service name or API key")
@@ -96,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bulk.add_commands(commands, _common)
     admin.add_commands(commands, _common)
+    migrate.add_command(commands, _common)
 
     db = commands.add_parser("db", help="database maintenance")
     db_actions = db.add_subparsers(dest="action", required=True)
@@ -117,6 +126,8 @@ def main(argv: Sequence[str] | None = None, *, registry: ModelRegistry | None = 
         if args.command == "admin":
             settings = _settings(args)
             return admin.run(args, settings, open_database(settings))
+        if args.command == migrate.COMMAND:
+            return migrate.run(args, _settings(args), registry)
         if args.command in bulk.COMMANDS:
             return bulk.run(args, _settings(args), registry)
         if args.command == "db":

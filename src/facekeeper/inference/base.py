@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from facekeeper.domain import SimilarityCoefficients
-from facekeeper.inference.crops import FaceCrops
+from facekeeper.inference.crops import ARCFACE_112, CropSpec, FaceCrops
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,29 @@ class Embedder(Protocol):
     def embed(self, faces_rgb: np.ndarray) -> np.ndarray:
         """(N, 112, 112, 3) uint8 RGB -> (N, dimension) float32, not normalised."""
         ...
+
+
+@runtime_checkable
+class CropsEmbedder(Embedder, Protocol):
+    """An embedder that cuts its own crops from the photo's faces: a model trained on another framing
+    (dlib's 150 px chips), or several models at once (a fusion, a flip-averaged variant)."""
+
+    crops: tuple[CropSpec, ...]  # every geometry `embed_faces` will ask for (cut before plugins run beside)
+
+    def embed_faces(self, faces: FaceCrops) -> np.ndarray:
+        """(N, dimension) float32 for the N faces, not normalised."""
+        ...
+
+
+def embedder_crops(embedder: Embedder) -> tuple[CropSpec, ...]:
+    return embedder.crops if isinstance(embedder, CropsEmbedder) else (ARCFACE_112,)
+
+
+def embed_faces(embedder: Embedder, faces: FaceCrops) -> np.ndarray:
+    """The one way the pipeline embeds: ArcFace 112 px crops unless the embedder cuts its own."""
+    if isinstance(embedder, CropsEmbedder):
+        return embedder.embed_faces(faces)
+    return embedder.embed(faces.get(ARCFACE_112))
 
 
 @runtime_checkable

@@ -19,8 +19,16 @@ import numpy as np
 
 from facekeeper.domain import CALCULATOR, BoundingBox, Face, FaceScan, ScanOptions
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.base import Detection, Detector, Embedder, FacePlugin, runtime_of
-from facekeeper.inference.crops import ARCFACE_112, FaceCrops
+from facekeeper.inference.base import (
+    Detection,
+    Detector,
+    Embedder,
+    FacePlugin,
+    embed_faces,
+    embedder_crops,
+    runtime_of,
+)
+from facekeeper.inference.crops import FaceCrops
 from facekeeper.inference.images import decode_image
 
 
@@ -38,10 +46,19 @@ class FacePipeline:
         max_jpeg_scans: int = 100,
         default_threshold: float | None = None,
         beside: Callable[[Callable[[], Any]], Future[Any] | None] | None = None,
+        embedder_name: str | None = None,
+        embedders: Callable[[str], Embedder] | None = None,
     ) -> None:
-        """`beside` (the inference pool's) may run the plugins in an idle worker while the embedder runs."""
+        """`beside` (the inference pool's) may run the plugins in an idle worker while the embedder runs.
+
+        `embedder` is the active one, registered as `embedder_name`; `embedders` builds any other by name
+        (a collection built with another embedder is queried with that one), once, on first use."""
         self.detector = detector
         self.embedder = embedder
+        self.embedder_name = embedder_name
+        self._embedder_factory = embedders
+        self._embedders: dict[str, Embedder] = {embedder_name: embedder} if embedder_name else {}
+        self._embedders_lock = threading.Lock()
         self.plugins = {plugin.slug: plugin for plugin in plugins}
         self.max_detect_size = max_detect_size
         self.max_image_pixels = max_image_pixels
@@ -63,6 +80,19 @@ class FacePipeline:
             for plugin in self.plugins.values():
                 plugin.load()
             self._loaded = True
+
+    def embedder_for(self, name: str | None) -> Embedder:
+        """The embedder registered as `name` (None: the active one), built on first use and kept."""
+        if name is None or name == self.embedder_name:
+            return self.embedder
+        with self._embedders_lock:
+            found = self._embedders.get(name)
+            if found is None:
+                if self._embedder_factory is None:
+                    raise FacekeeperError(Error.MODEL_UNAVAILABLE, name=name, reason="this server has no such embedder")
+                found = self._embedder_factory(name)
+                self._embedders[name] = found
+            return found
 
     def scan(self, image: bytes, options: ScanOptions) -> FaceScan:
         return self.scan_image(decode_image(image, self.max_image_pixels, self.max_jpeg_scans), options)
@@ -91,15 +121,17 @@ class FacePipeline:
             if plugin.slug in options.plugins and not (crops.whole_image and plugin.needs_landmarks)
         ]
         embedding = CALCULATOR in options.plugins
+        embedder = self.embedder_for(options.embedder) if embedding else self.embedder
         if embedding:
-            crops.get(ARCFACE_112)  # cut before the plugins may start beside: crops are not cut concurrently
+            for spec in embedder_crops(embedder):
+                crops.get(spec)  # cut before the plugins may start beside: crops are not cut concurrently
         beside = (
             self.beside(lambda: self._run_plugins(plugins, crops)) if embedding and plugins and self.beside else None
         )
         if embedding:
-            self._embed(crops, faces)
-            versions[CALCULATOR] = self.embedder.version
-            _add_runtime(versions, CALCULATOR, self.embedder)
+            self._embed(embedder, crops, faces)
+            versions[CALCULATOR] = embedder.version
+            _add_runtime(versions, CALCULATOR, embedder)
         results = beside.result() if beside is not None else self._run_plugins(plugins, crops)
         for plugin, (values, per_face_ms) in zip(plugins, results, strict=True):
             for face, value in zip(faces, values, strict=True):
@@ -139,11 +171,12 @@ class FacePipeline:
         small = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
         return small, width / size[0], height / size[1]
 
-    def _embed(self, crops: FaceCrops, faces: list[Face]) -> None:
+    @staticmethod
+    def _embed(embedder: Embedder, crops: FaceCrops, faces: list[Face]) -> None:
         """One embedder batch for every kept face; crops come from the full-resolution image."""
-        self.embedder.load()
+        embedder.load()
         started = time.perf_counter()
-        embeddings = self.embedder.embed(crops.get(ARCFACE_112))
+        embeddings = embed_faces(embedder, crops)
         per_face_ms = _elapsed_ms(started) / len(faces)
         for face, embedding in zip(faces, embeddings, strict=True):
             face.embedding = np.asarray(embedding, dtype=np.float32)

@@ -23,6 +23,8 @@ from facekeeper.settings import Settings
 DetectorFactory = Callable[[Settings], Detector]
 EmbedderFactory = Callable[[Settings], Embedder]
 PluginFactory = Callable[[Settings], FacePlugin]
+# Builds embedders whose names are not registered one by one (`<name>-flip`, operator manifests), or None.
+EmbedderResolver = Callable[["ModelRegistry", str, Settings], Embedder | None]
 Model = TypeVar("Model")
 
 ENTRY_POINT_GROUP = "facekeeper.models"
@@ -31,6 +33,9 @@ RESERVED_SLUGS = frozenset({CALCULATOR, LANDMARKS})
 BUILTIN_MODULES = (
     "facekeeper.inference.models.yunet",
     "facekeeper.inference.models.sface",
+    "facekeeper.inference.models.dlib_resnet",
+    "facekeeper.inference.models.composite",
+    "facekeeper.inference.models.manifest",
     "facekeeper.inference.models.agegender",
     "facekeeper.inference.models.mask",
     "facekeeper.inference.models.pose",
@@ -44,12 +49,17 @@ class ModelRegistry:
         self._detectors: dict[str, DetectorFactory] = {}
         self._embedders: dict[str, EmbedderFactory] = {}
         self._plugins: dict[str, PluginFactory] = {}
+        self._embedder_resolvers: list[EmbedderResolver] = []
 
     def add_detector(self, name: str, factory: DetectorFactory) -> None:
         self._detectors[name] = factory
 
     def add_embedder(self, name: str, factory: EmbedderFactory) -> None:
         self._embedders[name] = factory
+
+    def add_embedder_resolver(self, resolver: EmbedderResolver) -> None:
+        """Asked, in order, for an embedder name no factory is registered under."""
+        self._embedder_resolvers.append(resolver)
 
     def add_plugin(self, slug: str, factory: PluginFactory) -> None:
         """`slug` is the `face_plugins` slug, lower case; 'calculator' and 'landmarks' are the pipeline's."""
@@ -70,6 +80,11 @@ class ModelRegistry:
         return _build("detector", self._detectors, name, settings)
 
     def build_embedder(self, name: str, settings: Settings) -> Embedder:
+        if name not in self._embedders:
+            for resolve in self._embedder_resolvers:
+                found = resolve(self, name, settings)
+                if found is not None:
+                    return found
         return _build("embedder", self._embedders, name, settings)
 
     def build_plugins(self, slugs: Iterable[str], settings: Settings) -> list[FacePlugin]:
@@ -103,6 +118,8 @@ def build_pipeline(
         max_jpeg_scans=settings.max_jpeg_scans,
         default_threshold=settings.det_prob_threshold,
         beside=pool.beside if pool is not None else None,
+        embedder_name=settings.embedder,
+        embedders=lambda name: models.build_embedder(name, settings),
     )
 
 

@@ -28,8 +28,10 @@ def validate_service_name(name: str) -> str:
 
 
 class ApiKeyService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, embedder: str = "sface") -> None:
+        """`embedder`: the server's active embedder, which new recognition collections are built with."""
         self.db = db
+        self.embedder = embedder
 
     def authenticate(self, api_key: str | None, required: ServiceType) -> ServiceRecord:
         """CompreFace's filter: missing header (20), then not a UUID (26), then no such key of this type (10)."""
@@ -59,7 +61,7 @@ class ApiKeyService:
                 raise FacekeeperError(Error.SERVICE_NAME_TAKEN, name=name)
             if application_id is None:
                 application_id = ApplicationRepository(session).default_id()
-            return services.add(name, service_type, new_api_key(), application_id)
+            return services.add(name, service_type, new_api_key(), application_id, self.embedder)
 
     def list(self) -> list[ServiceRecord]:
         with self.db.transaction() as session:

@@ -88,9 +88,11 @@ class DayCount:
 
 
 class ApplicationService:
-    def __init__(self, db: Database, usage: UsageCounter) -> None:
+    def __init__(self, db: Database, usage: UsageCounter, embedder: str = "sface") -> None:
+        """`embedder`: the server's active embedder, which new recognition collections are built with."""
         self.db = db
         self.usage = usage
+        self.embedder = embedder
 
     # --- who may ---------------------------------------------------------------------------------
 
@@ -293,7 +295,7 @@ class ApplicationService:
                 services = ServiceRepository(session)
                 if services.by_name(name) is not None:
                     raise FacekeeperError(Error.SERVICE_NAME_TAKEN, name=name)
-                record = services.add(name, service_type, new_api_key(), application_id)
+                record = services.add(name, service_type, new_api_key(), application_id, self.embedder)
                 created = AdminServiceRepository(session).get(record.id)
                 assert created is not None
                 return created

@@ -38,6 +38,9 @@ from facekeeper.services.subjects import SubjectService
 
 
 class ArchiveImport:
+    service: ServiceRecord  # the run's target, and its embedder's calculator
+    calculator: str
+
     def __init__(
         self, examples: ExampleService, subjects: SubjectService, pool: InferencePool, max_file_bytes: int
     ) -> None:
@@ -46,13 +49,12 @@ class ArchiveImport:
         self.pool = pool
         self.max_file_bytes = max_file_bytes
 
-    @property
-    def calculator(self) -> str:
-        return self.examples.pipeline.embedder.version
-
     def run(
         self, service: ServiceRecord, source: IO[bytes], label: str, progress: Progress | None = None
     ) -> ImportReport:
+        """Into the service's collection, in its embedder's vectors (copied when the archive's match)."""
+        self.service = service
+        self.calculator = self.examples.calculator_of(service)
         started = time.monotonic()
         reader = ArchiveReader(source, label)
         manifest = reader.manifest
@@ -89,7 +91,7 @@ class ArchiveImport:
 
     def _must_re_embed(self, manifest: Manifest, label: str) -> bool:
         if manifest.examples == 0 or manifest.calculator == self.calculator:
-            expected = self.examples.pipeline.embedder.dimension
+            expected = self.examples.pipeline.embedder_for(self.service.embedder).dimension
             if manifest.examples and manifest.dimension != expected:
                 reason = (
                     f"embeddings of {manifest.dimension} dimensions from {manifest.calculator}, which makes {expected}"
@@ -139,7 +141,7 @@ class ArchiveImport:
         label = _label(chunk, example)
         if example.image is None:
             return Skipped(label, SkipReason.NO_IMAGE, "no image to compute a new embedding from")
-        embedded = embed_or_skip(self.examples, example.image, label, self.max_file_bytes)
+        embedded = embed_or_skip(self.examples, example.image, label, self.max_file_bytes, self.service.embedder)
         if isinstance(embedded, Skipped):
             return embedded
         vector, calculator = embedded

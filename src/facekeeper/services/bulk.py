@@ -109,7 +109,7 @@ def check_one_calculator(examples: ExampleService, service: ServiceRecord, incom
 
 
 def embed_or_skip(
-    examples: ExampleService, image: bytes, label: str, max_file_bytes: int
+    examples: ExampleService, image: bytes, label: str, max_file_bytes: int, embedder: str | None = None
 ) -> tuple[np.ndarray, str] | Skipped:
     """The enrolment embedding of one image, or why the image cannot be an example. Decoding is done
     here, apart from detection, so an unreadable file is told apart from a photo without a face (the API
@@ -124,7 +124,7 @@ def embed_or_skip(
         message = error.message if too_large else "not a readable image"
         return Skipped(label, SkipReason.TOO_LARGE if too_large else SkipReason.UNREADABLE, message)
     try:
-        return examples.embed(pixels)
+        return examples.embed(pixels, embedder=embedder)
     except FacekeeperError as error:
         if error.error is Error.NO_FACES_FOUND:
             return Skipped(label, SkipReason.NO_FACE, error.message)

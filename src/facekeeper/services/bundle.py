@@ -13,6 +13,7 @@ from facekeeper.services.collection import FaceCollections
 from facekeeper.services.detection import DetectionService
 from facekeeper.services.examples import ExampleService
 from facekeeper.services.health import HealthService
+from facekeeper.services.migration import EmbedderMigration
 from facekeeper.services.recognition import RecognitionService
 from facekeeper.services.sessions import SessionService
 from facekeeper.services.status import StatusService
@@ -44,6 +45,7 @@ class Services:
     accounts: AccountService
     sessions: SessionService
     applications: ApplicationService
+    migration: EmbedderMigration
 
     def close(self) -> None:
         """Stop the workers and release the database connections (app shutdown, end of a CLI command)."""

@@ -11,7 +11,7 @@ past that view is current; a copy behind it replays the log entries it has not s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -75,11 +75,14 @@ class FaceCollections:
         events: CollectionEvents | None = None,
         approximate_services: frozenset[str] = frozenset(),
         loads: Executor | None = None,
+        calculators: Callable[[str], str] | None = None,
     ) -> None:
+        """`calculators`: embedder name -> calculator version; with it a collection holds only the
+        vectors of its service's embedder."""
         self.db = db
         self.index = index
         self.keep_log_entries = keep_log_entries
-        self.follower = CollectionFollower(db, index, events, approximate_services, loads)
+        self.follower = CollectionFollower(db, index, events, approximate_services, loads, calculators)
         self._listener: ChangeListener | None = None
 
     # --- reading ------------------------------------------------------------------------------------
@@ -87,6 +90,10 @@ class FaceCollections:
     def current(self, service: ServiceRecord) -> IndexedCollection:
         """The service's collection, at or past the request's view (loaded or caught up here if not)."""
         return self.follower.current(service)
+
+    def loaded_calculator(self, service_id: str) -> str | None:
+        """The calculator of the vectors this process holds for the service (None when not known)."""
+        return self.follower.loaded_calculator(service_id)
 
     async def prepare(self, service: ServiceRecord) -> None:
         """Bring the collection up to the request's view before inference, on the loader threads: a

@@ -14,10 +14,10 @@ from facekeeper.domain import CALCULATOR, Example, ScanOptions, ServiceRecord, i
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.index.changes import Added, Removed, Reset
 from facekeeper.inference.pipeline import FacePipeline
-from facekeeper.services.collection import FaceCollections
+from facekeeper.services.collection import CollectionWrite, FaceCollections
 from facekeeper.services.subjects import check_no_nul
 from facekeeper.storage.bulk import BulkRepository, NewExampleRow
-from facekeeper.storage.repositories import ExampleRepository
+from facekeeper.storage.repositories import ExampleRepository, ServiceRepository
 
 MAX_SUBJECT_NAME_LENGTH = 255  # the column size; CompreFace applies no other rule when enrolling
 
@@ -81,7 +81,7 @@ class ExampleService:
     def add(self, service: ServiceRecord, subject: str, image: bytes, det_prob_threshold: float | None) -> Example:
         """Enrol one face. The embedding, the image and the subject commit together or not at all."""
         check_example_subject(subject)
-        vector, calculator = self.embed(image, det_prob_threshold)
+        vector, calculator = self.embed(image, det_prob_threshold, service.embedder)
         return self.add_embedded(service, subject, vector, calculator, image)
 
     def add_embedded(
@@ -92,10 +92,15 @@ class ExampleService:
         # CompreFace echoes the subject as sent, not as stored.
         return Example(outcome.image_id, subject)
 
-    def embed(self, image: bytes | np.ndarray, det_prob_threshold: float | None = None) -> tuple[np.ndarray, str]:
-        """The L2-normalised embedding of the image's one face (bytes, or decoded RGB pixels) and the
-        calculator that made it; code 28 without a face, 31 with several."""
-        options = ScanOptions(det_prob_threshold=det_prob_threshold, plugins=frozenset({CALCULATOR}), max_faces=2)
+    def embed(
+        self, image: bytes | np.ndarray, det_prob_threshold: float | None = None, embedder: str | None = None
+    ) -> tuple[np.ndarray, str]:
+        """The L2-normalised embedding of the image's one face (bytes, or decoded RGB pixels) by `embedder`
+        (the collection's; None: the server's active one) and the calculator that made it; code 28 without
+        a face, 31 with several."""
+        options = ScanOptions(
+            det_prob_threshold=det_prob_threshold, plugins=frozenset({CALCULATOR}), max_faces=2, embedder=embedder
+        )
         scan = (
             self.pipeline.scan(image, options) if isinstance(image, bytes) else self.pipeline.scan_image(image, options)
         )
@@ -140,8 +145,21 @@ class ExampleService:
                     raise
         raise AssertionError("unreachable")
 
+    def calculator_of(self, service: ServiceRecord) -> str:
+        """The calculator version of the service's embedder (what its examples must carry)."""
+        return self.pipeline.embedder_for(service.embedder).version
+
+    def _check_embedder(self, write: CollectionWrite, examples: Sequence[NewExample]) -> None:
+        """Under the writer lock: every vector comes from the service's embedder as committed now (a
+        migration may have switched it since the request read the service)."""
+        embedder = ServiceRepository(write.session).embedder(write.service.id) or write.service.embedder
+        expected = self.pipeline.embedder_for(embedder).version
+        if any(example.calculator != expected for example in examples):
+            raise FacekeeperError(Error.EMBEDDER_CHANGED, name=write.service.name, embedder=embedder)
+
     def _store(self, service: ServiceRecord, examples: Sequence[NewExample]) -> list[StoreOutcome]:
         with self.collections.write(service) as write:
+            self._check_embedder(write, examples)
             bulk = BulkRepository(write.session)
             subjects = bulk.add_subjects(service.id, (example.subject for example in examples))
             owners = bulk.owners(example.image_id for example in examples if example.image_id)

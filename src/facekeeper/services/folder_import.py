@@ -83,7 +83,7 @@ class FolderImport:
         return sum(1 for _ in self.files(root))
 
     def run(self, service: ServiceRecord, root: Path, progress: Progress | None = None) -> ImportReport:
-        check_one_calculator(self.examples, service, self.examples.pipeline.embedder.version)
+        check_one_calculator(self.examples, service, self.examples.calculator_of(service))
         started = time.monotonic()
         report = ImportReport(service.name, str(root), total=self.count(root))
         writer = BatchWriter(self.examples, service, report, progress, started)
@@ -109,7 +109,7 @@ class FolderImport:
             return Skipped(item.label, SkipReason.UNREADABLE, error.strerror or str(error))
         if self.examples.holds_image(service, item.subject, content_sha256(image)):
             return ALREADY_IMPORTED
-        embedded = embed_or_skip(self.examples, image, item.label, self.max_file_bytes)
+        embedded = embed_or_skip(self.examples, image, item.label, self.max_file_bytes, service.embedder)
         if isinstance(embedded, Skipped):
             return embedded
         vector, calculator = embedded

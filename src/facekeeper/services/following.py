@@ -16,11 +16,13 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from facekeeper.domain import ServiceRecord
 from facekeeper.errors import Error, FacekeeperError
@@ -29,6 +31,7 @@ from facekeeper.index.changes import Added, Change, Reset, decode
 from facekeeper.storage.change_log import ChangeLogRepository
 from facekeeper.storage.collection_rows import CollectionRows
 from facekeeper.storage.db import Database
+from facekeeper.storage.repositories import ServiceRepository
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +64,13 @@ class CollectionFollower:
         events: CollectionEvents | None = None,
         approximate_services: frozenset[str] = frozenset(),
         loads: Executor | None = None,
+        calculators: Callable[[str], str] | None = None,
     ) -> None:
+        """`calculators` maps an embedder's registry name to the calculator version its vectors carry:
+        a load keeps only the examples made by the service's embedder (None: keep every example)."""
         self.db = db
+        self.calculators = calculators
+        self._loaded_calculators: dict[str, str | None] = {}
         self.index = index
         self.events: CollectionEvents = events or _NoEvents()
         self.approximate_services = approximate_services
@@ -73,6 +81,18 @@ class CollectionFollower:
         # The app hands in the pool `workers.py` chose; without one (CLI, tests) the follower owns its own.
         self._owns_executor = loads is None
         self._executor = loads or ThreadPoolExecutor(max_workers=LOADER_THREADS, thread_name_prefix="collection-load")
+
+    def _calculator(self, session: Session, service_id: str) -> str | None:
+        """The calculator of the service's embedder as the snapshot sees it (not as a request's record
+        saw it: a switch of embedder may have committed since)."""
+        if self.calculators is None:
+            return None
+        embedder = ServiceRepository(session).embedder(service_id)
+        return self.calculators(embedder) if embedder is not None else None
+
+    def loaded_calculator(self, service_id: str) -> str | None:
+        """The calculator of the vectors the held copy of the collection holds (None: not known)."""
+        return self._loaded_calculators.get(service_id)
 
     def _lock_of(self, service_id: str) -> threading.Lock:
         with self._locks_guard:
@@ -164,7 +184,10 @@ class CollectionFollower:
             if any(isinstance(change, Reset) for _, change in changes):
                 return None
             added = [change.image_id for _, change in changes if isinstance(change, Added)]
-            vectors = CollectionRows(session).vectors(service_id, added) if added else {}
+            calculator = self._calculator(session, service_id)
+            if calculator != self._loaded_calculators.get(service_id):
+                return None  # the embedder changed under the held copy: only a load describes that
+            vectors = CollectionRows(session, calculator).vectors(service_id, added) if added else {}
         filled = [
             (seq, replace(change, vector=vectors.get(change.image_id)) if isinstance(change, Added) else change)
             for seq, change in changes
@@ -178,7 +201,8 @@ class CollectionFollower:
         started = time.perf_counter()
         with self.db.snapshot() as session:
             position = ChangeLogRepository(session).head(service.id) or 0
-            rows = CollectionRows(session)
+            calculator = self._calculator(session, service.id)
+            rows = CollectionRows(session, calculator)
             count = rows.count(service.id)
             names = rows.subject_names(service.id)
             collection: LoadingCollection | None = None
@@ -192,6 +216,7 @@ class CollectionFollower:
         if collection is None:
             collection = self.index.new_collection(position, 0, 0)
         self.index.install(service.id, collection, approximate=self._approximate(service))
+        self._loaded_calculators[service.id] = calculator
         seconds = time.perf_counter() - started
         self.events.loaded(full=True, seconds=seconds)
         logger.info("loaded %d examples of service %s in %.2f s", collection.size, service.name, seconds)

@@ -2,7 +2,9 @@
 the driver (no ORM rows, no per-row objects beyond the driver's tuple), and a replay fetches only the
 vectors of examples the log says were added.
 
-`_indexed` is the one place that says which examples of a service are searched together.
+`_indexed` is the one place that says which examples of a service are searched together: those of the
+service made by the calculator of its embedder (`calculator`; None when the caller does not know it), so
+a vector from another model is never compared with the collection's.
 """
 
 from __future__ import annotations
@@ -27,16 +29,21 @@ class RowBatch:
     embeddings: list[bytes]
 
 
-def _indexed(service_id: str) -> ColumnElement[bool]:
-    return ExampleTable.service_id == service_id
-
-
 class CollectionRows:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, calculator: str | None = None) -> None:
         self.session = session
+        self.calculator = calculator
+
+    def _indexed(self, service_id: str) -> ColumnElement[bool]:
+        condition = ExampleTable.service_id == service_id
+        if self.calculator is not None:
+            condition = condition & (ExampleTable.calculator == self.calculator)
+        return condition
 
     def count(self, service_id: str) -> int:
-        return int(self.session.scalar(select(func.count()).select_from(ExampleTable).where(_indexed(service_id))) or 0)
+        return int(
+            self.session.scalar(select(func.count()).select_from(ExampleTable).where(self._indexed(service_id))) or 0
+        )
 
     def subject_names(self, service_id: str) -> dict[str, str]:
         rows = self.session.execute(
@@ -47,7 +54,9 @@ class CollectionRows:
     def stream(self, service_id: str, batch_rows: int) -> Iterator[RowBatch]:
         """Every indexed example as (id, subject id, embedding bytes), `batch_rows` at a time, read on the
         driver's cursor (server-side on PostgreSQL, so the result is never buffered whole)."""
-        statement = select(ExampleTable.id, ExampleTable.subject_id, ExampleTable.embedding).where(_indexed(service_id))
+        statement = select(ExampleTable.id, ExampleTable.subject_id, ExampleTable.embedding).where(
+            self._indexed(service_id)
+        )
         connection = self.session.connection()
         compiled = statement.compile(dialect=connection.dialect)
         params: Any = compiled.construct_params()
@@ -74,7 +83,9 @@ class CollectionRows:
         for start in range(0, len(image_ids), FETCH_CHUNK):
             chunk = list(image_ids[start : start + FETCH_CHUNK])
             rows = self.session.execute(
-                select(ExampleTable.id, ExampleTable.embedding).where(_indexed(service_id), ExampleTable.id.in_(chunk))
+                select(ExampleTable.id, ExampleTable.embedding).where(
+                    self._indexed(service_id), ExampleTable.id.in_(chunk)
+                )
             )
             found.update((row.id, np.frombuffer(row.embedding, dtype=np.float32)) for row in rows)
         return found

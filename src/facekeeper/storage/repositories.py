@@ -15,17 +15,24 @@ from sqlalchemy.orm import Session
 from facekeeper.domain import Example, ServiceRecord, ServiceType, new_id
 from facekeeper.storage.tables import ExampleImageTable, ExampleTable, ServiceTable, SubjectTable
 
-_SERVICE_COLUMNS = (ServiceTable.id, ServiceTable.name, ServiceTable.type, ServiceTable.api_key, ServiceTable.revision)
+_SERVICE_COLUMNS = (
+    ServiceTable.id,
+    ServiceTable.name,
+    ServiceTable.type,
+    ServiceTable.api_key,
+    ServiceTable.revision,
+    ServiceTable.embedder,
+)
 
 
 @functools.cache
-def _service_by_key() -> Select[str, str, str, str, int]:
+def _service_by_key() -> Select[str, str, str, str, int, str]:
     """Built once: constructing the statement costs more than running it on SQLite, on every request."""
     return select(*_SERVICE_COLUMNS).where(ServiceTable.api_key == bindparam("api_key"))
 
 
 def _service_record(row: Any) -> ServiceRecord:
-    return ServiceRecord(row.id, row.name, ServiceType(row.type), row.api_key, row.revision)
+    return ServiceRecord(row.id, row.name, ServiceType(row.type), row.api_key, row.revision, row.embedder)
 
 
 def service_by_api_key(executor: Session | Connection, api_key: str) -> ServiceRecord | None:
@@ -39,7 +46,12 @@ class ServiceRepository:
         self.session = session
 
     def add(
-        self, name: str, service_type: ServiceType, api_key: str, application_id: str | None = None
+        self,
+        name: str,
+        service_type: ServiceType,
+        api_key: str,
+        application_id: str | None = None,
+        embedder: str = "sface",
     ) -> ServiceRecord:
         row = ServiceTable(
             id=new_id(),
@@ -49,6 +61,7 @@ class ServiceRepository:
             api_key=api_key,
             revision=0,
             application_id=application_id,
+            embedder=embedder,
         )
         self.session.add(row)
         self.session.flush()
@@ -70,6 +83,19 @@ class ServiceRepository:
 
     def set_api_key(self, service_id: str, api_key: str) -> None:
         self.session.execute(update(ServiceTable).where(ServiceTable.id == service_id).values(api_key=api_key))
+
+    def embedder(self, service_id: str) -> str | None:
+        return self.session.scalar(select(ServiceTable.embedder).where(ServiceTable.id == service_id))
+
+    def set_embedder(self, service_id: str, embedder: str) -> None:
+        self.session.execute(update(ServiceTable).where(ServiceTable.id == service_id).values(embedder=embedder))
+
+    def embedders(self, service_type: ServiceType = ServiceType.RECOGNITION) -> set[str]:
+        """Every embedder some service of this type is built with (consistence/status)."""
+        rows = self.session.scalars(
+            select(ServiceTable.embedder).where(ServiceTable.type == service_type.value).distinct()
+        )
+        return set(rows)
 
     def bump_revision(self, service_id: str) -> int:
         """Mark the collection changed; also takes the row lock that serialises writers on PostgreSQL."""
@@ -203,15 +229,16 @@ class ExampleRepository:
         ).first()
         return Example(row.id, row.name) if row else None
 
-    def embedding(self, service_id: str, image_id: str) -> tuple[Example, np.ndarray] | None:
+    def embedding(self, service_id: str, image_id: str) -> tuple[Example, np.ndarray, str] | None:
+        """The example, its vector and the calculator that made it."""
         row = self.session.execute(
-            select(ExampleTable.id, SubjectTable.name, ExampleTable.embedding)
+            select(ExampleTable.id, SubjectTable.name, ExampleTable.embedding, ExampleTable.calculator)
             .join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
             .where(ExampleTable.service_id == service_id, ExampleTable.id == image_id)
         ).first()
         if row is None:
             return None
-        return Example(row.id, row.name), np.frombuffer(row.embedding, dtype=np.float32)
+        return Example(row.id, row.name), np.frombuffer(row.embedding, dtype=np.float32), row.calculator
 
     def page(self, service_id: str, subject: str | None, page: int, size: int) -> tuple[list[Example], int]:
         conditions = [ExampleTable.service_id == service_id]

@@ -49,6 +49,8 @@ class ServiceTable(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     # Kept in step by the same transactions, so listing a million examples never counts them.
     example_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The embedder (registry name) the collection's examples are embedded with (migration 0005).
+    embedder: Mapped[str] = mapped_column(String(64), default="sface", server_default="sface")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     # The application holding the service (migration 0004). No foreign key: adding one to an existing
     # SQLite table means rebuilding it, which would cascade-delete its collections; deleting an
@@ -113,6 +115,26 @@ class CollectionChangeTable(Base):
     kind: Mapped[str] = mapped_column(String(16))
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class PendingEmbeddingTable(Base):
+    """An example re-embedded by `facekeeper migrate`, waiting for the switch of its service's embedder.
+
+    The example row keeps its old embedding (still searched) until every example of the service has a
+    pending row; then one transaction copies them over and switches `service.embedder`. Rows survive an
+    interrupted run, which is what makes the migration resumable; they go with their example.
+    """
+
+    __tablename__ = "pending_embedding"
+
+    example_id: Mapped[str] = mapped_column(ForeignKey("example.id", ondelete="CASCADE"), primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    embedder: Mapped[str] = mapped_column(String(64))
+    calculator: Mapped[str] = mapped_column(String(255))
+    dimension: Mapped[int] = mapped_column(Integer)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_pending_embedding_service", "service_id", "embedder"),)
 
 
 class ExampleImageTable(Base):

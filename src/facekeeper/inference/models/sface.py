@@ -26,8 +26,8 @@ class SFaceEmbedder(OnnxModel):
     # The weight file is part of the name: embeddings from another SFace file are not interchangeable.
     version = "sface.Calculator@2021dec_int8bq"
     dimension = 128
-    # Measured by benchmarks/calibrate.py on ../shared/faces (D8): see docs/models.md.
-    coefficients = SimilarityCoefficients(c0=1.068744, c1=5.707858)
+    # Fitted by benchmarks/calibrate.py on ../shared/calibration/lfw-dev + ../shared/faces (D8): docs/models.md.
+    coefficients = SimilarityCoefficients(c0=1.139543, c1=16.5442)
 
     def __init__(
         self,
