@@ -5,12 +5,14 @@ One run, on this machine, printing:
 1. the CPU (model, vector extensions, what OpenVINO says it computes natively) and the runtimes' versions;
 2. per model, ms per call on real inputs (YuNet on a 640x480 photo, SFace and each plugin on its face) with
    `onnxruntime`, with `openvino` and with `auto` (the runtime and precision it chose), timed in interleaved
-   rounds in one process, and how close SFace's embeddings are across runtimes on every fixture face;
+   rounds in one process, how close SFace's embeddings are across runtimes on every fixture face, and
+   SFace on OpenVINO called by two threads at once with one stream and with one per inference worker;
 3. the time to load every model with `onnxruntime`, `openvino` and `auto` (which also measures), and with
    `auto` again once its choices are remembered in the data directory: its start-up cost;
 4. one-face recognize through HTTP (a 640x480 photo, a 20-example collection), p50 and server CPU per
    request, on a server with `FACEKEEPER_RUNTIME=onnxruntime` (before) and one with `auto` (after), both
-   running, asked in alternation; plain and with every face plugin. Ratios are after / before.
+   running, asked in alternation; plain and with every face plugin. Ratios are before / after. Then each
+   server's RSS, and the `auto` server started once more, its choices remembered: its log and RSS.
 
 Usage: .venv/bin/python benchmarks/runtimes.py [--rounds N] [--requests N] [--faces DIR]
 It starts two servers on free 127.0.0.1 ports with temporary data dirs and stops them; nothing else is
@@ -30,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,15 +41,18 @@ from typing import Any
 
 import cv2
 import numpy as np
+import onnx
 import psutil
 import requests
 
 from facekeeper.domain import ScanOptions, l2_normalize
 from facekeeper.inference.crops import ARCFACE_112, FaceCrops
 from facekeeper.inference.images import decode_image
+from facekeeper.inference.model_files import SFACE_INT8
 from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.inference.registry import build_pipeline
 from facekeeper.inference.runtimes.openvino_cpu import OpenVinoCpu, core
+from facekeeper.inference.session import drop_stale_inputs, fold_constant_weights, free_input_axes
 from facekeeper.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -179,6 +185,34 @@ def embedding_agreement(built: dict[str, FacePipeline]) -> float:
     return worst
 
 
+def streams_check(calls: int = 10) -> dict[int, float]:
+    """SFace on OpenVINO with 1 stream and with 2, called by two threads at once: ms per round of two calls.
+    One stream makes the two inference workers take turns; one stream per worker lets them run together."""
+    model = onnx.load(str(SFACE_INT8.locate()))
+    fold_constant_weights(model)
+    drop_stale_inputs(model)
+    free_input_axes(model, {"data": (0,)})
+    serialised = model.SerializeToString()
+    face = {"data": np.random.default_rng(0).uniform(0, 255, (1, 3, 112, 112)).astype(np.float32)}
+    per_round = {}
+    for streams in (1, 2):
+        session = OpenVinoCpu().open(serialised, "f32", 1, streams)
+
+        def work(session: Any = session) -> None:
+            for _ in range(calls):
+                session.run(face)
+
+        work()  # warm-up, this thread's infer request
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        per_round[streams] = (time.perf_counter() - started) * 1000.0 / calls
+    return per_round
+
+
 # --- through HTTP ---------------------------------------------------------------------------------------
 
 
@@ -241,6 +275,15 @@ def enrol(url: str, key: str, count: int) -> None:
                 timeout=60,
             )
             response.raise_for_status()
+
+
+def rss_mb(process: psutil.Process) -> tuple[float, float]:
+    """Resident set now and its peak (VmHWM), MB."""
+    peak = 0.0
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) / 1024
+    return process.memory_info().rss / 2**20, peak
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -343,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
             f"   SFace embeddings, onnxruntime vs openvino, worst cosine over {len(fixture_faces())} faces: "
             f"{agreement:.6f}"
         )
+        rounds_ms = streams_check()
+        report["openvino_streams_ms_per_round"] = rounds_ms
+        print(
+            "   SFace on OpenVINO, two threads calling at once, ms per round of two calls: "
+            f"1 stream {rounds_ms[1]:.1f}, 2 streams (one per inference worker) {rounds_ms[2]:.1f}"
+        )
         print("\n3. Loading every model (wall s / CPU s of this process; the CPU figure is what load cannot stretch):")
         table(
             ["setting", "wall s", "CPU s", "CPU s more than onnxruntime"],
@@ -375,7 +424,15 @@ def main(argv: list[str] | None = None) -> int:
                 "all plugins": recognize_http(servers, photo, args.requests, ALL_PLUGINS),
             }
             after_log = after[2].read_text(errors="replace")
-        report["http"] = http
+            rss = {"onnxruntime": rss_mb(before[1]), "auto, first start": rss_mb(after[1])}
+        # The auto server again: its choices are now remembered in its data dir, nothing is measured.
+        with server(servers_data["after"], "auto") as again:
+            started_again = time.perf_counter()
+            recognize_http({"again": (again[0], again[1], keys["after"])}, photo, 5, ALL_PLUGINS)
+            rss["auto, later start"] = rss_mb(again[1])
+            remembered_log = again[2].read_text(errors="replace")
+            again_s = time.perf_counter() - started_again
+        report["http"], report["rss_mb"] = http, rss
         rows = []
         for case, figures in http.items():
             b, a = figures["before"], figures["after"]
@@ -393,10 +450,18 @@ def main(argv: list[str] | None = None) -> int:
             ["recognize", "p50 onnxruntime", "p50 auto", "speed-up", "CPU ms/req ort", "CPU ms/req auto"],
             rows,
         )
-        print("   the auto server's log:")
+        print(
+            "   server RSS after its requests (every plugin loaded), MB: "
+            + ", ".join(f"{name} {mb:.0f} (peak {peak:.0f})" for name, (mb, peak) in rss.items())
+        )
+        print("   the auto server's log at its first start:")
         for line in after_log.splitlines():
             if " runs on " in line:
-                print("    ", line.strip()[:200])
+                print("    ", line.strip()[:220])
+        print(f"   and at a later start ({again_s:.1f} s for 8 requests):")
+        for line in remembered_log.splitlines():
+            if " runs on " in line:
+                print("    ", line.strip()[:220])
 
     wall = time.perf_counter() - started
     busy = (machine_busy_seconds() - busy_before) / wall

@@ -28,9 +28,12 @@ from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.inference.registry import build_pipeline
 from facekeeper.inference.runtimes import RuntimeOptions
 from facekeeper.inference.runtimes.choice import agreement, candidates, open_session
+from facekeeper.inference.runtimes.onnxruntime_cpu import onnxruntime
+from facekeeper.inference.session import OnnxSession
 from facekeeper.settings import Settings
 
-from .fakes import FIXTURES
+from .fakes import FIXTURES, FakeDetector, FakeEmbedder, FakePlugin, StubSession, box
+from .test_session import block_quantised_model
 
 SAMPLE = {"x": np.linspace(-1.0, 1.0, 12, dtype=np.float32).reshape(1, 12)}
 
@@ -178,6 +181,41 @@ def test_the_setting_reads_its_environment_variable(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("FACEKEEPER_RUNTIME", "tensorflow")
     with pytest.raises(ValidationError):
         Settings()
+
+
+class ReportingDetector(FakeDetector):
+    runtime = "openvino 9.9.9 f32"
+
+
+class ReportingPlugin(FakePlugin):
+    runtime = "onnxruntime 1.0.0 f32"
+
+
+def test_status_versions_show_the_runtime_of_each_model_that_ran(blank_rgb: np.ndarray) -> None:
+    """`<key>.runtime` beside the version of each model that ran and says what it runs on; the versions
+    themselves (what examples are stored with) are untouched."""
+    faces = FacePipeline(ReportingDetector([box(100, 100, 300, 300, 0.9)]), FakeEmbedder(), [ReportingPlugin("age")])
+    scan = faces.scan_image(blank_rgb, ScanOptions(plugins=frozenset({"calculator", "age"})))
+    assert scan.plugins_versions == {
+        "detector": "fake.FaceDetector@1",
+        "detector.runtime": "openvino 9.9.9 f32",
+        "calculator": "fake.Calculator@1",  # the fake embedder does not say: no key
+        "age": "fake.age@1",
+        "age.runtime": "onnxruntime 1.0.0 f32",
+    }
+    whole = faces.scan_image(blank_rgb, ScanOptions(detect_faces=False))
+    assert whole.plugins_versions == {"detector": "fake.FaceDetector@1"}  # the detector did not run
+
+
+def test_an_onnx_model_says_its_runtime_once_loaded(tmp_path: Path) -> None:
+    block_quantised_model(tmp_path / "m.onnx")
+    model = OnnxModel(lambda: OnnxSession(tmp_path / "m.onnx", runtime=RuntimeOptions("onnxruntime")))
+    assert model.runtime is None  # never loads a model just to say
+    model.load()
+    assert model.runtime == f"onnxruntime {onnxruntime().__version__} f32"
+    stubbed = OnnxModel(lambda: StubSession(lambda blob: blob))
+    stubbed.load()
+    assert stubbed.runtime is None  # a stub session that does not say
 
 
 # Real runtimes on real faces.
