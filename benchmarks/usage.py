@@ -3,8 +3,8 @@
 Prints, from one run on this machine:
 1. `UsageCounter.count` alone: microseconds per call (1,000,000 calls over 100 services);
 2. one flush of counters for 1,000 services into the database (SQLite in a temporary directory);
-3. recognize p50 through the whole app (real models, a real photo, 8 examples in the collection), in
-   alternating blocks with the counter on and replaced by a no-op, and the ratio of the two p50s.
+3. recognize p50 through the whole app (real models, a real photo, 8 examples in the collection), requests
+   with the counter and with it replaced by a no-op in a shuffled order, and the ratio of the two p50s.
 
 Usage: .venv/bin/python benchmarks/usage.py [--requests N] [--json]
 """
@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +67,13 @@ def flush_cost(service_count: int = 1000) -> float:
     return elapsed * 1000
 
 
-def recognize_p50s(requests: int) -> tuple[float, float]:
-    """(p50 with counting, p50 without), ms, over `requests` recognize calls each, in blocks of 10."""
+def recognize_p50s(requests: int, control: bool = False) -> tuple[float, float]:
+    """(p50 with counting, p50 without), ms, over `requests` recognize calls each. `control`: both variants
+    without counting (an A/A run: how far apart two p50s of the same thing fall on this machine now).
+    One inference worker: with two, requests alternate between them and a bimodal latency makes the p50
+    jump by the gap between the workers."""
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(data_dir=Path(folder), preload_models=True)
+        settings = Settings(data_dir=Path(folder), preload_models=True, inference_workers=1)
         with TestClient(create_app(settings)) as client:
             services = client.app.state.services  # type: ignore[attr-defined]
             key = services.api_keys.create("bench", ServiceType.RECOGNITION).api_key
@@ -81,20 +86,23 @@ def recognize_p50s(requests: int) -> tuple[float, float]:
                     headers=headers,
                 )
             photo = (FACES / "obama_2.jpg").read_bytes()
-            real_count = services.usage.count
+            no_op: Callable[[str], None] = lambda _service_id: None  # noqa: E731
+            real_count = no_op if control else services.usage.count
             timings: dict[bool, list[float]] = {True: [], False: []}
             for _ in range(5):  # warm-up
                 client.post("/api/v1/recognition/recognize", files={"file": ("q.jpg", photo)}, headers=headers)
-            for block in range(2 * requests // 10):
-                counting = block % 2 == 0
-                services.usage.count = real_count if counting else (lambda _service_id: None)
-                for _ in range(10):
-                    started = time.perf_counter()
-                    response = client.post(
-                        "/api/v1/recognition/recognize", files={"file": ("q.jpg", photo)}, headers=headers
-                    )
-                    timings[counting].append((time.perf_counter() - started) * 1000)
-                    assert response.status_code == 200, response.text
+            # Both variants interleaved in a shuffled order: a busy machine's drift weighs on both alike, and
+            # neither variant always lands on the same one of the (alternating) inference workers.
+            order = [True, False] * requests
+            random.Random(12).shuffle(order)
+            for counting in order:
+                services.usage.count = real_count if counting else no_op
+                started = time.perf_counter()
+                response = client.post(
+                    "/api/v1/recognition/recognize", files={"file": ("q.jpg", photo)}, headers=headers
+                )
+                timings[counting].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.text
             services.usage.count = real_count
     return statistics.median(timings[True]), statistics.median(timings[False])
 
@@ -107,7 +115,9 @@ def main() -> None:
     figures: dict[str, Any] = {"count_us_per_call": round(count_cost(), 3)}
     figures["flush_ms_1000_services"] = round(flush_cost(), 2)
     with_counting, without = recognize_p50s(args.requests)
+    control_a, control_b = recognize_p50s(args.requests, control=True)
     figures |= {
+        "control_p50_ratio_no_counting_either_way": round(control_a / control_b, 4),
         "recognize_p50_ms_counting": round(with_counting, 2),
         "recognize_p50_ms_not_counting": round(without, 2),
         "recognize_p50_ratio": round(with_counting / without, 4),
@@ -122,6 +132,7 @@ def main() -> None:
         f"recognize p50 over {args.requests} requests each: counting {with_counting:.2f} ms, "
         f"not counting {without:.2f} ms, ratio {figures['recognize_p50_ratio']}"
     )
+    print(f"control (no counting either way, same method): ratio {figures['control_p50_ratio_no_counting_either_way']}")
 
 
 if __name__ == "__main__":
