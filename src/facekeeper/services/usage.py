@@ -56,7 +56,7 @@ class UsageCounter:
         if not taken:
             return
         try:
-            with self.db.transaction() as session:
+            with self.db.transaction(write=True) as session:
                 UsageRepository(session).add((service, _date(day), n) for (service, day), n in taken.items())
         except IntegrityError:  # a service deleted between the check and the write: drop this batch
             logger.warning("request counts of a deleted service dropped")

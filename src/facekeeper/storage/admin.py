@@ -307,12 +307,12 @@ class UsageRepository:
             return
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(ServiceUsageTable).values(rows)
+        statement = insert(ServiceUsageTable)
         statement = statement.on_conflict_do_update(
             index_elements=[ServiceUsageTable.service_id, ServiceUsageTable.day],
             set_={"requests": ServiceUsageTable.requests + statement.excluded.requests},
         )
-        self.session.execute(statement)
+        self.session.execute(statement, rows)  # executemany: one compiled statement, a row per service-day
 
     def per_day(self, service_id: str, since: date) -> dict[date, int]:
         rows = self.session.execute(
