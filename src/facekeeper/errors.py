@@ -72,6 +72,7 @@ class Error(ErrorSpec, Enum):
     ACCOUNT_NOT_FOUND = ErrorSpec(404, 16, "User {account} does not exist", 1)
     ALREADY_MEMBER = ErrorSpec(400, 19, "User {account} already has access to application {application}", 3)
     EMAIL_INVALID = ErrorSpec(400, 22, "Email format is incorrect", 2)
+    PASSWORD_WRONG = ErrorSpec(400, 18, "User's password is incorrect", 2)
     PASSWORD_INVALID = ErrorSpec(400, 26, "Password size must be between 8 and 255", 2)
     ACCOUNT_NAME_INVALID = ErrorSpec(400, 26, "Name size must be at most 100 characters", 2)
     APPLICATION_NAME_INVALID = ErrorSpec(400, 26, "Application name {details}", 2)

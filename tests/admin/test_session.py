@@ -126,6 +126,11 @@ def test_every_admin_route_needs_a_session(admin: Admin) -> None:
     routes = [
         ("GET", "/session"),
         ("DELETE", "/session"),
+        ("PUT", "/session/password"),
+        ("GET", "/accounts"),
+        ("POST", "/accounts"),
+        ("PUT", "/accounts/x/role"),
+        ("DELETE", "/accounts/x"),
         ("GET", "/applications"),
         ("POST", "/applications"),
         ("GET", f"/applications/{app['id']}"),

@@ -124,6 +124,7 @@ EXPECTED: dict[str, tuple[int, int, str]] = {
     "ACCOUNT_NOT_FOUND": (404, 16, "User {account} does not exist"),
     "ALREADY_MEMBER": (400, 19, "User {account} already has access to application {application}"),
     "EMAIL_INVALID": (400, 22, "Email format is incorrect"),
+    "PASSWORD_WRONG": (400, 18, "User's password is incorrect"),
     "PASSWORD_INVALID": (400, 26, "Password size must be between 8 and 255"),
     "ACCOUNT_NAME_INVALID": (400, 26, "Name size must be at most 100 characters"),
     "APPLICATION_NAME_INVALID": (400, 26, "Application name {details}"),

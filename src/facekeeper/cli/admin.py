@@ -88,7 +88,7 @@ def _emit(as_json: bool, value: Any, text: str) -> None:
 
 def _accounts(ctx: _Context, args: argparse.Namespace) -> None:
     if args.action == "list":
-        found = ctx.accounts.list()
+        found = ctx.accounts.everyone()
         if args.json:
             print(json.dumps([_account_json(a) for a in found]))
         for account in [] if args.json else found:

@@ -126,7 +126,7 @@ class AccountService:
             return None
         return account
 
-    def list(self) -> list[AccountRecord]:
+    def everyone(self) -> list[AccountRecord]:
         with self.db.transaction() as session:
             return AccountRepository(session).all()
 
@@ -178,3 +178,76 @@ class AccountService:
                 raise FacekeeperError(Error.ACTION_NOT_ALLOWED, reason="Global owner cannot be removed!")
             accounts.delete(account.id)
             return account
+
+    # --- as a signed-in caller (the admin API): §9.2's global rules ---------------------------------
+
+    def _caller(self, accounts: AccountRepository, caller: AccountRecord) -> AccountRecord:
+        fresh = accounts.by_id(caller.id)
+        if fresh is None:
+            raise FacekeeperError(Error.NOT_SIGNED_IN)
+        return fresh
+
+    def _managers_only(self, accounts: AccountRepository, caller: AccountRecord) -> AccountRecord:
+        fresh = self._caller(accounts, caller)
+        if fresh.role not in (Role.OWNER, Role.ADMINISTRATOR):
+            raise FacekeeperError(Error.ACCESS_DENIED)
+        return fresh
+
+    def list_for(self, caller: AccountRecord) -> list[AccountRecord]:
+        """Every account, for the global owner and administrators (to find whom to add to an application)."""
+        with self.db.transaction() as session:
+            accounts = AccountRepository(session)
+            self._managers_only(accounts, caller)
+            return accounts.all()
+
+    def create_for(
+        self, caller: AccountRecord, email: object, password: object, role: Role, name: object
+    ) -> AccountRecord:
+        """Global owner and administrators; only the owner may make another OWNER (a transfer)."""
+        with self.db.transaction() as session:
+            fresh = self._managers_only(AccountRepository(session), caller)
+        if role is Role.OWNER and fresh.role is not Role.OWNER:
+            raise FacekeeperError(Error.ACCESS_DENIED)
+        if role is Role.OWNER:
+            account = self.create(email, password, Role.USER, name)
+            return self.set_role(account.id, Role.OWNER)
+        return self.create(email, password, role, name)
+
+    def set_role_for(self, caller: AccountRecord, account_id: str, role: Role) -> AccountRecord:
+        """Nobody changes their own role (code 14); an administrator neither grants OWNER nor changes the owner."""
+        with self.db.transaction() as session:
+            accounts = AccountRepository(session)
+            fresh = self._managers_only(accounts, caller)
+            target = accounts.by_id(account_id)
+        if target is None:
+            raise FacekeeperError(Error.ACCOUNT_NOT_FOUND, account=account_id)
+        if target.id == fresh.id:
+            raise FacekeeperError(Error.OWN_ROLE)
+        if fresh.role is not Role.OWNER and (role is Role.OWNER or target.role is Role.OWNER):
+            raise FacekeeperError(Error.ACCESS_DENIED)
+        return self.set_role(target.id, role)
+
+    def delete_for(self, caller: AccountRecord, account_id: str) -> AccountRecord:
+        """The global owner and administrators delete accounts (an administrator not the owner); anyone
+        may delete their own account, except the owner."""
+        with self.db.transaction() as session:
+            accounts = AccountRepository(session)
+            fresh = self._caller(accounts, caller)
+            target = accounts.by_id(account_id)
+        if target is None:
+            raise FacekeeperError(Error.ACCOUNT_NOT_FOUND, account=account_id)
+        if target.id != fresh.id and fresh.role not in (Role.OWNER, Role.ADMINISTRATOR):
+            raise FacekeeperError(Error.ACCESS_DENIED)
+        return self.delete(target.id)
+
+    def change_own_password(self, caller: AccountRecord, old_password: object, new_password: object) -> AccountRecord:
+        """The old password is checked (code 18); every session of the account ends, this one included."""
+        validate_password(new_password)
+        with self.db.transaction() as session:
+            accounts = AccountRepository(session)
+            fresh = self._caller(accounts, caller)
+            found = accounts.by_email(fresh.email)
+        stored = found[1] if found else None
+        if not self.passwords.verify(stored, old_password if isinstance(old_password, str) else ""):
+            raise FacekeeperError(Error.PASSWORD_WRONG)
+        return self.set_password(fresh.id, new_password)

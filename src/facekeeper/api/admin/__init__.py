@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from facekeeper.api.admin import applications, collection, services, session
+from facekeeper.api.admin import accounts, applications, collection, services, session
 
 
 def admin_router() -> APIRouter:
     router = APIRouter()
-    for module in (session, applications, services, collection):
+    for module in (session, accounts, applications, services, collection):
         router.include_router(module.router)
     return router

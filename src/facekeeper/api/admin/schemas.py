@@ -49,6 +49,18 @@ class RoleBody(BaseModel):
     role: str = Field(description="OWNER, ADMINISTRATOR or USER")
 
 
+class AccountBody(BaseModel):
+    email: str
+    password: str
+    role: str = Field("USER", description="Global role: OWNER, ADMINISTRATOR or USER")
+    name: str | None = None
+
+
+class PasswordBody(BaseModel):
+    old_password: str
+    new_password: str
+
+
 class SubjectBody(BaseModel):
     subject: str
 
@@ -57,7 +69,12 @@ class AccountOut(BaseModel):
     id: str
     email: str
     name: str | None
-    role: RoleName
+    role: RoleName = Field(description="The global role.")
+    created_at: datetime | None = None
+
+
+class AccountsOut(BaseModel):
+    accounts: list[AccountOut]
 
 
 class SessionOut(BaseModel):
@@ -172,8 +189,16 @@ def role_name(role: Role) -> RoleName:
     return role.name  # type: ignore[return-value]
 
 
-def account_json(account: AccountRecord) -> dict[str, object]:
-    return {"id": account.id, "email": account.email, "name": account.name, "role": role_name(account.role)}
+def account_json(account: AccountRecord, *, with_created: bool = False) -> dict[str, object]:
+    answer: dict[str, object] = {
+        "id": account.id,
+        "email": account.email,
+        "name": account.name,
+        "role": role_name(account.role),
+    }
+    if with_created:
+        answer["created_at"] = _iso(account.created_at)
+    return answer
 
 
 def session_json(session: AdminSession) -> dict[str, object]:
