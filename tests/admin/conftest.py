@@ -60,6 +60,7 @@ class Admin:
     """The app, its use cases, and a signed-in owner; `browser(email, role)` makes more accounts."""
 
     def __init__(self, client: TestClient) -> None:
+        self.client = client  # the one in the lifespan's `with` block (raw ASGI requests need it)
         self.app = client.app
         self.services: Services = client.app.state.services  # type: ignore[attr-defined]
         self.owner = Browser(self.app)

@@ -20,7 +20,8 @@ from facekeeper.services.passwords import Passwords, validate_password
 from facekeeper.storage.admin import AccountRepository, AdminSessionRepository, SetupCodeRepository
 from facekeeper.storage.db import Database
 
-_EMAIL = re.compile(r"[^@\s;/\\]+@[^@\s;/\\]+\.[^@\s;/\\]+")
+# No spaces, control characters (NUL included: PostgreSQL cannot store it), `;`, `/` or `\\`.
+_EMAIL = re.compile(r"[^@\s;/\\\x00-\x1f\x7f]+@[^@\s;/\\\x00-\x1f\x7f]+\.[^@\s;/\\\x00-\x1f\x7f]+")
 MAX_EMAIL = 254
 MAX_NAME = 100
 # No 0/O or 1/I: the code is read off a terminal and typed by hand.

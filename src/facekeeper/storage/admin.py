@@ -37,6 +37,11 @@ from facekeeper.storage.tables import (
 DEFAULT_APPLICATION = "Default"
 
 
+def _storable(text: str) -> bool:
+    """PostgreSQL cannot hold NUL in text, so no row has it: such a lookup finds nothing, without asking."""
+    return "\x00" not in text
+
+
 def _account(row: Any) -> AccountRecord:
     return AccountRecord(row.id, row.email, row.name, Role(row.role), row.created_at)
 
@@ -76,11 +81,15 @@ class AccountRepository:
         return _account(row)
 
     def by_id(self, account_id: str) -> AccountRecord | None:
+        if not _storable(account_id):
+            return None
         row = self.session.get(AccountTable, account_id)
         return _account(row) if row else None
 
     def by_email(self, email: str) -> tuple[AccountRecord, str] | None:
         """The account and its password hash."""
+        if not _storable(email):
+            return None
         row = self.session.scalar(select(AccountTable).where(AccountTable.email_folded == email.casefold()))
         return (_account(row), row.password_hash) if row else None
 
@@ -114,10 +123,14 @@ class ApplicationRepository:
         return _application(row)
 
     def by_id(self, application_id: str) -> ApplicationRecord | None:
+        if not _storable(application_id):
+            return None
         row = self.session.get(ApplicationTable, application_id)
         return _application(row) if row else None
 
     def by_name(self, name: str) -> ApplicationRecord | None:
+        if not _storable(name):
+            return None
         row = self.session.scalar(select(ApplicationTable).where(ApplicationTable.name_folded == name.casefold()))
         return _application(row) if row else None
 
@@ -163,6 +176,8 @@ class MembershipRepository:
         self.session = session
 
     def role(self, application_id: str, account_id: str) -> Role | None:
+        if not (_storable(application_id) and _storable(account_id)):
+            return None
         value = self.session.scalar(
             select(MembershipTable.role).where(
                 MembershipTable.application_id == application_id, MembershipTable.account_id == account_id
@@ -261,6 +276,8 @@ class AdminServiceRepository:
         self.session = session
 
     def get(self, service_id: str) -> ServiceDetails | None:
+        if not _storable(service_id):
+            return None
         row = self.session.get(ServiceTable, service_id)
         return _service(row) if row else None
 
