@@ -24,8 +24,6 @@ def validate_service_name(name: str) -> str:
         raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="size must be between 1 and 50")
     if has_forbidden_name_characters(name):
         raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot contain ';', '/' or '\\'")
-    if "\x00" in name:  # PostgreSQL cannot store it
-        raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot contain the NUL character")
     return name
 
 

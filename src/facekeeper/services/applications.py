@@ -60,6 +60,16 @@ def validate_application_name(name: object) -> str:
     return name
 
 
+def _valid_service_name(name: object) -> str:
+    """The CLI's rules (services/api_keys.py), and no NUL: PostgreSQL cannot store it."""
+    if not isinstance(name, str):
+        raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot be empty")
+    validate_service_name(name)
+    if "\x00" in name:
+        raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot contain the NUL character")
+    return name
+
+
 def parse_role(text: object) -> Role:
     role = Role.parse(text)
     if role is None:
@@ -286,9 +296,7 @@ class ApplicationService:
         service_type = SERVICE_TYPE_NAMES.get(type_name) if isinstance(type_name, str) else None
         if service_type is None:
             raise FacekeeperError(Error.SERVICE_TYPE_INVALID, type=type_name)
-        if not isinstance(name, str):
-            raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot be empty")
-        validate_service_name(name)
+        name = _valid_service_name(name)
         try:
             with self.db.transaction(write=True) as session:
                 self._application(session, actor, application_id, Role.ADMINISTRATOR)
@@ -312,9 +320,7 @@ class ApplicationService:
             return view
 
     def rename_service(self, actor: AccountRecord | None, service_id: str, name: object) -> ServiceDetails:
-        if not isinstance(name, str):
-            raise FacekeeperError(Error.SERVICE_NAME_INVALID, details="cannot be empty")
-        validate_service_name(name)
+        name = _valid_service_name(name)
         try:
             with self.db.transaction(write=True) as session:
                 view = self._service(session, actor, service_id, Role.ADMINISTRATOR)
