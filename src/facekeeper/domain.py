@@ -281,7 +281,8 @@ class ServiceDetails:
     created_at: datetime
     example_count: int
     revision: int = 0
+    embedder: str = "sface"  # the collection's embedder (see ServiceRecord)
 
     @property
     def record(self) -> ServiceRecord:
-        return ServiceRecord(self.id, self.name, self.type, self.api_key, self.revision)
+        return ServiceRecord(self.id, self.name, self.type, self.api_key, self.revision, self.embedder)

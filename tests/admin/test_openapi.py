@@ -35,6 +35,8 @@ EXPECTED = {
     ("/admin/services/{service_id}", "delete"),
     ("/admin/services/{service_id}/key", "post"),
     ("/admin/services/{service_id}/stats", "get"),
+    ("/admin/services/{service_id}/migrate", "post"),
+    ("/admin/services/{service_id}/migrate", "get"),
     ("/admin/services/{service_id}/subjects", "get"),
     ("/admin/services/{service_id}/subjects", "post"),
     ("/admin/services/{service_id}/subjects/{subject}", "put"),

@@ -147,6 +147,8 @@ def test_every_admin_route_needs_a_session(admin: Admin) -> None:
         ("DELETE", f"/services/{service['id']}"),
         ("POST", f"/services/{service['id']}/key"),
         ("GET", f"/services/{service['id']}/stats"),
+        ("GET", f"/services/{service['id']}/migrate"),
+        ("POST", f"/services/{service['id']}/migrate"),
         ("GET", f"/services/{service['id']}/subjects"),
         ("POST", f"/services/{service['id']}/subjects"),
         ("PUT", f"/services/{service['id']}/subjects/a"),

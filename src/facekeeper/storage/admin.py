@@ -60,6 +60,7 @@ def _service(row: Any) -> ServiceDetails:
         row.created_at,
         row.example_count,
         row.revision,
+        row.embedder,
     )
 
 

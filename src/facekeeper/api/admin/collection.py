@@ -140,7 +140,8 @@ async def _enrol(services: Services, service: ServiceRecord, subject: str, uploa
     filename = upload.filename or ""
     try:
         image = await upload_bytes(upload, services.settings.max_file_size)
-        vector, calculator = await services.workers.inference(services.examples.embed, image, None)
+        # by the collection's own embedder, as the face API's enrolment does
+        vector, calculator = await services.workers.inference(services.examples.embed, image, None, service.embedder)
         example = await services.workers.database(
             services.examples.add_embedded, service, subject, vector, calculator, image
         )

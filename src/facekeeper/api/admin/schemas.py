@@ -103,6 +103,7 @@ class ServiceOut(BaseModel):
     application_id: str | None
     created_at: datetime
     example_count: int
+    embedder: str = Field(description="The embedder the collection is built with (see migrate).")
     subject_count: int | None = None
     role: RoleName | None = Field(None, description="The caller's role in the service's application.")
 
@@ -239,6 +240,7 @@ def service_json(
         "application_id": service.application_id,
         "created_at": _iso(service.created_at),
         "example_count": service.example_count,
+        "embedder": service.embedder,
     }
     if subject_count is not None:
         answer["subject_count"] = subject_count
@@ -254,3 +256,16 @@ def member_json(member: MemberRecord) -> dict[str, object]:
         "name": member.account.name,
         "role": role_name(member.role),
     }
+
+
+class MigrateBody(BaseModel):
+    embedder: str | None = Field(None, description="Target embedder; default: the server's active one.")
+
+
+class MigrationOut(BaseModel):
+    service: str
+    embedder: str
+    state: Literal["idle", "running", "interrupted", "done", "failed"]
+    done: int
+    total: int
+    error: str | None

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from dataclasses import replace
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from facekeeper.api import openapi
 from facekeeper.api.admin import schemas
 from facekeeper.api.admin.deps import SignedIn
 from facekeeper.api.deps import ServicesDep
+from facekeeper.api.inputs import json_object, read_body
 from facekeeper.api.openapi import ADMIN_ERRORS
+from facekeeper.domain import Role
+from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.applications import MAX_STATS_DAYS
+from facekeeper.services.migration import MigrationState
 
 router = APIRouter(prefix="/admin/services", tags=["admin: services"], responses=ADMIN_ERRORS)
 
@@ -62,3 +69,36 @@ async def request_stats(
             "total": sum(c.requests for c in counts),
         }
     )
+
+
+@router.post(
+    "/{service_id}/migrate",
+    status_code=202,
+    response_model=schemas.MigrationOut,
+    openapi_extra=openapi.json_request({"$ref": "#/components/schemas/MigrateBody"}),
+)
+async def start_migration(service_id: str, request: Request, session: SignedIn, services: ServicesDep) -> JSONResponse:
+    """D5: re-embed every stored example of a recognition service with `embedder` (default: the server's
+    active one) in the background; recognition keeps using the old vectors until the atomic switch.
+    The application's owner or administrators. Poll GET for progress."""
+    has_body = request.headers.get("content-length") not in (None, "0") or "transfer-encoding" in request.headers
+    body = await read_body(request, multipart_allowed=False) if has_body else None
+    fields = json_object(body) if body is not None and body.json is not None else {}
+    embedder = fields.get("embedder", services.settings.embedder)
+    if not isinstance(embedder, str) or not embedder.strip():
+        raise FacekeeperError(Error.CONSTRAINT_VIOLATION, details="embedder must be a model name; ")
+    view = await services.workers.database(
+        services.applications.service, session.account, service_id, Role.ADMINISTRATOR
+    )
+    progress = await services.workers.database(services.migration.start, view.service.record, embedder.strip())
+    if progress.state is MigrationState.IDLE:  # the run's thread has not registered yet: it is under way
+        progress = replace(progress, state=MigrationState.RUNNING, embedder=embedder.strip(), done=0)
+    return JSONResponse(progress.to_json(), status_code=202)
+
+
+@router.get("/{service_id}/migrate", response_model=schemas.MigrationOut)
+async def migration_progress(service_id: str, session: SignedIn, services: ServicesDep) -> JSONResponse:
+    """The re-embedding's state (idle, running, interrupted, done, failed), done and total examples."""
+    view = await services.workers.database(services.applications.service, session.account, service_id)
+    progress = await services.workers.database(services.migration.progress, view.service.record)
+    return JSONResponse(progress.to_json())
