@@ -13,7 +13,9 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from facekeeper.domain import Example, ServiceRecord, ServiceType
+from facekeeper.index.changes import Added, encode
 from facekeeper.storage import tables
+from facekeeper.storage.change_log import ChangeLogRepository
 from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
 from facekeeper.storage.tables import ExampleImageTable, ExampleTable, ServiceTable, SubjectTable
@@ -42,7 +44,10 @@ def add_example(
     with db.transaction() as session:
         subjects = SubjectRepository(session)
         stored = subjects.find(service.id, subject) or subjects.add(service.id, subject)
-        return ExampleRepository(session).add(service.id, stored.id, embedding, "calc@1", image)
+        image_id = ExampleRepository(session).add(service.id, stored.id, embedding, "calc@1", image)
+        # As the use cases do: the change log keeps `service.example_count`, which paging reports.
+        ChangeLogRepository(session).append(service.id, *encode(Added(image_id, stored.name)), examples_delta=1)
+        return image_id
 
 
 def head_revision() -> str:

@@ -80,7 +80,7 @@ class ArchiveImport:
             else:
                 subjects_seen += len(chunk.names)
                 self.subjects.ensure(service, [name for name in chunk.names if _valid_subject(name)])
-        writer.flush()
+        writer.finish()
         if (subjects_seen, examples_seen) != (manifest.subjects, manifest.examples):
             reason = (
                 f"it ends after {subjects_seen} of {manifest.subjects} subjects and "

@@ -26,6 +26,7 @@ from facekeeper.services.examples import ExampleService, NewExample
 T = TypeVar("T")
 R = TypeVar("R")
 
+OPTIMIZE_AFTER_EXAMPLES = 1000  # imports at least this big refresh the planner's statistics
 # Examples per transaction: short enough (tens of ms) that a running server's writes never wait long.
 BATCH_SIZE = 64
 COPY_BATCH_SIZE = 256  # copied embeddings cost no inference: bigger batches save commits (one fsync each)
@@ -205,6 +206,12 @@ class BatchWriter:
             self.report.queued -= len(self._batch)
             self._batch = []
         self.tick()
+
+    def finish(self) -> None:
+        """Store what is left; after a bulk change, refresh the planner's statistics (cheap, sampled)."""
+        self.flush()
+        if self.report.imported >= OPTIMIZE_AFTER_EXAMPLES:
+            self.examples.collections.db.optimize()
 
     def tick(self) -> None:
         self.report.elapsed_s = time.monotonic() - self.started

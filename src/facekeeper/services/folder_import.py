@@ -92,7 +92,7 @@ class FolderImport:
         )
         for result in results:
             writer.take(result)
-        writer.flush()
+        writer.finish()
         return report
 
     def _prepare(self, service: ServiceRecord, item: SourceFile | Skipped) -> Prepared:

@@ -167,5 +167,17 @@ class Database:
                 Error.DATABASE_UNREACHABLE, url=masked_url(self.url), reason=describe(error)
             ) from None
 
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics after a bulk change (an import of thousands of examples),
+        so listing and deleting keep choosing the indexes. SQLite samples at most `analysis_limit` rows
+        per index, so this takes milliseconds whatever the size; PostgreSQL's ANALYZE samples too."""
+        with storage_errors(), self.engine.begin() as connection:
+            if self.is_sqlite:
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+                connection.exec_driver_sql("ANALYZE")
+                connection.exec_driver_sql("PRAGMA optimize")
+            else:
+                connection.exec_driver_sql("ANALYZE service, subject, example, collection_change")
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -241,18 +241,24 @@ class ExampleRepository:
         return Example(row.id, row.name), np.frombuffer(row.embedding, dtype=np.float32), row.calculator
 
     def page(self, service_id: str, subject: str | None, page: int, size: int) -> tuple[list[Example], int]:
-        conditions = [ExampleTable.service_id == service_id]
-        if subject is not None:
-            conditions.append(SubjectTable.name_folded == subject.casefold())
-        total = self.session.scalar(
-            select(func.count(ExampleTable.id))
-            .join(SubjectTable, SubjectTable.id == ExampleTable.subject_id)
-            .where(*conditions)
-        )
+        """One page in id order, and the total, without ever counting or joining the whole collection:
+        a service's total is `service.example_count` (kept by the change log), a subject's is counted on
+        its own index entries. The page's ids come from an index alone (OFFSET walks index entries, not
+        rows); names are joined for those rows only."""
+        if subject is None:
+            total = self.session.scalar(select(ServiceTable.example_count).where(ServiceTable.id == service_id))
+            where = ExampleTable.service_id == service_id
+        else:
+            found = SubjectRepository(self.session).find(service_id, subject)
+            if found is None:
+                return [], 0
+            total = self.count_of_subject(found.id)
+            where = ExampleTable.subject_id == found.id
+        page_ids = select(ExampleTable.id).where(where).order_by(ExampleTable.id).offset(page * size).limit(size)
         rows = self.session.execute(
-            self._joined().where(*conditions).order_by(ExampleTable.id).offset(page * size).limit(size)
+            self._joined().where(ExampleTable.id.in_(page_ids.scalar_subquery())).order_by(ExampleTable.id)
         )
-        return [Example(row.id, row.name) for row in rows], int(total or 0)
+        return [Example(row.id, row.name) for row in rows], max(int(total or 0), 0)
 
     def count_of_subject(self, subject_id: str) -> int:
         return int(
@@ -303,7 +309,8 @@ class ExampleRepository:
         )
 
     def has_other_calculator(self, calculator: str) -> bool:
-        return (
-            self.session.scalar(select(ExampleTable.id).where(ExampleTable.calculator != calculator).limit(1))
-            is not None
-        )
+        """Two probes of `ix_example_calculator` (below and above the name): `!=` would scan every row."""
+        for other in (ExampleTable.calculator < calculator, ExampleTable.calculator > calculator):
+            if self.session.scalar(select(ExampleTable.id).where(other).limit(1)) is not None:
+                return True
+        return False
