@@ -23,6 +23,7 @@ from facekeeper.api.middleware import (
     TrailingSlashMiddleware,
 )
 from facekeeper.index.memory import InMemoryIndex
+from facekeeper.index.snapshot import SnapshotStore
 from facekeeper.inference.registry import ModelRegistry, build_pipeline, default_registry
 from facekeeper.metrics import Metrics
 from facekeeper.services.accounts import AccountService
@@ -69,6 +70,7 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         events=app_metrics,
         loads=workers.collection_loads,
         calculators=lambda name: pipeline.embedder_for(name).version,
+        snapshots=SnapshotStore(settings.data_dir / "collections") if settings.index_snapshots else None,
     )
     app_metrics.report_collections(collections.states)
     usage = UsageCounter(db, settings.usage_flush_interval_s)
@@ -111,7 +113,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = built = services or build_services(settings, registry)
-        built.collections.follow_notifications()
+        built.collections.start()
         built.usage.start()
         try:
             yield

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     index_memory_limit_mb: int = Field(
         0, ge=0, description="Memory bound of the collections held in memory, MiB; 0 = no bound."
     )
+    index_snapshots: bool = Field(
+        True,
+        description="Keep each collection's arrays in a file under <data_dir>/collections, so a restart reads one "
+        "file and catches up from the change log instead of loading every example from the database.",
+    )
     change_log_keep_entries: int = Field(
         10_000, ge=100, description="Change-log entries kept per service; a process further behind reloads."
     )

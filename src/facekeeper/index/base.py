@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from facekeeper.index.changes import Change
+
+if TYPE_CHECKING:
+    from facekeeper.index.collection import SnapshotView
+    from facekeeper.index.snapshot import SnapshotData
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,21 @@ class IndexedCollection(Protocol):
     @property
     def nbytes(self) -> int: ...
 
+    @property
+    def generation(self) -> int:
+        """Bumped whenever rows move (a compaction)."""
+        ...
+
     def search(self, queries: np.ndarray, k: int) -> list[list[Neighbour]]:
         """Top-k stored examples per query row (queries L2-normalised), nearest first."""
+        ...
+
+    def snapshot_view(self) -> SnapshotView:
+        """The arrays a snapshot file holds, consistent at one position."""
+        ...
+
+    def apply(self, changes: Sequence[tuple[int, Change]]) -> None:
+        """Apply (sequence number, change) pairs following `position`; raises NeedsFullLoad."""
         ...
 
 
@@ -55,6 +72,10 @@ class VectorIndex(Protocol):
 
     def new_collection(self, position: int, dimension: int, capacity: int) -> LoadingCollection:
         """An empty collection at `position` with room for `capacity` rows, to fill and `install`."""
+        ...
+
+    def restore(self, snapshot: SnapshotData) -> LoadingCollection:
+        """A collection over arrays read from a snapshot file, to catch up and `install`."""
         ...
 
     def install(self, service_id: str, collection: LoadingCollection, approximate: bool = False) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -30,6 +31,16 @@ MIN_GROWTH_ROWS = 1024
 GROWTH_FRACTION = 16  # grow by count / 16
 COMPACT_FRACTION = 8  # compact when tombstones exceed count / 8
 SUBJECT_OVERHEAD_BYTES = 120  # a subject's name string, list slot and dict entry, roughly
+
+
+@dataclass(frozen=True)
+class SnapshotView:
+    position: int
+    generation: int
+    matrix: np.ndarray
+    ids: np.ndarray
+    codes: np.ndarray
+    names: list[str | None]
 
 
 class NeedsFullLoad(Exception):
@@ -49,6 +60,11 @@ class Accelerator(Protocol):
     def candidates(self, queries: np.ndarray, k: int) -> np.ndarray:
         """(queries, k') candidate row numbers, -1 where there are fewer."""
         ...
+
+
+def spare_rows(rows: int) -> int:
+    """Room a collection of `rows` is loaded with: the first adds after a load copy nothing."""
+    return max(rows // GROWTH_FRACTION, MIN_GROWTH_ROWS)
 
 
 def normalize_rows(matrix: np.ndarray) -> None:
@@ -142,6 +158,42 @@ class CollectionStore:
         self._ids[self._count : end] = pack_ids(image_ids)
         self._codes[self._count : end] = [self._intern(name) for name in subjects]
         self._count = end
+
+    @classmethod
+    def from_arrays(
+        cls,
+        position: int,
+        count: int,
+        matrix: np.ndarray,
+        ids: np.ndarray,
+        codes: np.ndarray,
+        names: list[str | None],
+    ) -> CollectionStore:
+        """A store over arrays read from a snapshot file: rows already normalised, `count` of them in use
+        (tombstones included, as code -1), the rest spare room."""
+        store = cls(position)
+        store._matrix, store._ids, store._codes, store._count = matrix, ids, codes, count
+        store._dead_rows = np.flatnonzero(codes[:count] == DEAD).astype(np.int64)
+        store._names = [name if name is not None else "" for name in names]  # "" : no row has that code
+        store._code_of = {name: code for code, name in enumerate(names) if name is not None}
+        return store
+
+    def snapshot_view(self) -> SnapshotView:
+        """What a snapshot file needs, consistent at one position, taken in microseconds: rows below the
+        count never change except by compaction (so the matrix and ids are referenced, not copied, and
+        `generation` tells whether a compaction moved them meanwhile); codes and names are copied."""
+        with self._writer:
+            count = self._count
+            return SnapshotView(
+                self.position,
+                self.generation,
+                self._matrix[:count],
+                self._ids[:count],
+                self._codes[:count].copy(),
+                # A merged subject's old name stays in `_names` unused: written as null, so a load never
+                # mistakes it for the live code of a name used again since.
+                [name if self._code_of.get(name) == code else None for code, name in enumerate(self._names)],
+            )
 
     # --- changes ------------------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from facekeeper.index.base import IndexedCollection, LoadingCollection
 from facekeeper.index.changes import Change
-from facekeeper.index.collection import GROWTH_FRACTION, MIN_GROWTH_ROWS, CollectionStore, NeedsFullLoad
+from facekeeper.index.collection import CollectionStore, NeedsFullLoad, spare_rows
+from facekeeper.index.snapshot import SnapshotData
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,13 @@ class InMemoryIndex:
 
     def new_collection(self, position: int, dimension: int, capacity: int) -> CollectionStore:
         """Sized once, with room to grow: the first adds after a load copy nothing."""
-        return CollectionStore(position, dimension, capacity + max(capacity // GROWTH_FRACTION, MIN_GROWTH_ROWS))
+        return CollectionStore(position, dimension, capacity + spare_rows(capacity))
+
+    def restore(self, snapshot: SnapshotData) -> CollectionStore:
+        header = snapshot.header
+        return CollectionStore.from_arrays(
+            header.position, header.count, snapshot.matrix, snapshot.ids, snapshot.codes, snapshot.names
+        )
 
     def install(self, service_id: str, collection: LoadingCollection, approximate: bool = False) -> None:
         assert isinstance(collection, CollectionStore)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from facekeeper.domain import ServiceRecord, l2_normalize
 from facekeeper.index.base import IndexedCollection, Neighbour, VectorIndex
 from facekeeper.index.changes import Added, Change, Removed, Reset, encode
+from facekeeper.index.snapshot import SnapshotStore
 from facekeeper.metrics import CollectionState
 from facekeeper.services.following import CollectionEvents, CollectionFollower
 from facekeeper.storage.change_log import ChangeLogRepository
@@ -76,13 +77,24 @@ class FaceCollections:
         approximate_services: frozenset[str] = frozenset(),
         loads: Executor | None = None,
         calculators: Callable[[str], str] | None = None,
+        snapshots: SnapshotStore | None = None,
     ) -> None:
         """`calculators`: embedder name -> calculator version; with it a collection holds only the
         vectors of its service's embedder."""
         self.db = db
         self.index = index
         self.keep_log_entries = keep_log_entries
-        self.follower = CollectionFollower(db, index, events, approximate_services, loads, calculators)
+        # A new snapshot file once half the kept log is behind it: a restart can always catch up from one.
+        self.follower = CollectionFollower(
+            db,
+            index,
+            events,
+            approximate_services,
+            loads,
+            calculators,
+            snapshots,
+            snapshot_every=max(keep_log_entries // 2, 1),
+        )
         self._listener: ChangeListener | None = None
 
     # --- reading ------------------------------------------------------------------------------------
@@ -131,6 +143,13 @@ class FaceCollections:
             memory = collection.nbytes if collection is not None else 0
             states.append(CollectionState(name, examples, revision, position, memory))
         return states
+
+    def start(self) -> None:
+        """Server start: drop snapshot files of services deleted meanwhile, and follow notifications."""
+        with self.db.transaction() as session:
+            services = {service_id for service_id, *_ in ServiceRepository(session).collection_heads()}
+        self.follower.prune_snapshots(services)
+        self.follow_notifications()
 
     def follow_notifications(self) -> None:
         """On PostgreSQL, replay other processes' changes as soon as they are announced (a server does
