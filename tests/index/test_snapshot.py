@@ -51,7 +51,8 @@ def test_round_trip(tmp_path: Path) -> None:
     write(store, original)
     copy = restored(store)
     assert copy.position == 7 and copy.size == original.size == 4
-    for query in ([1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]):
+    queries: list[list[float]] = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]]
+    for query in queries:
         assert search(copy, query) == search(original, query)
     assert {n.subject for n in search(copy, [0, 1, 0])} == {"Dee", "Cy"}
     # The restored copy follows further changes like the original: renaming "Cy" touches only its row.
