@@ -65,11 +65,15 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
     pipeline.scan_observers.append(app_metrics.observe_scan)
     collections = FaceCollections(
         db,
-        InMemoryIndex(memory_limit_bytes=settings.index_memory_limit_mb * 1024 * 1024),
+        InMemoryIndex(
+            memory_limit_bytes=settings.index_memory_limit_mb * 1024 * 1024,
+            approximate_min_examples=settings.approximate_min_examples,
+        ),
         keep_log_entries=settings.change_log_keep_entries,
         events=app_metrics,
         loads=workers.collection_loads,
         calculators=lambda name: pipeline.embedder_for(name).version,
+        approximate_services=settings.approximate_services,
         snapshots=SnapshotStore(settings.data_dir / "collections") if settings.index_snapshots else None,
     )
     app_metrics.report_collections(collections.states)

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     index_memory_limit_mb: int = Field(
         0, ge=0, description="Memory bound of the collections held in memory, MiB; 0 = no bound."
     )
+    approximate_search: str = Field(
+        "",
+        description="Recognition services (names, comma-separated, or * for all) whose collections use approximate "
+        "search (faiss IVF-PQ, exactly re-ranked) once they hold approximate_min_examples; others stay exact.",
+    )
+    approximate_min_examples: int = Field(
+        200_000, ge=1, description="Size from which a service listed in approximate_search searches approximately."
+    )
     index_snapshots: bool = Field(
         True,
         description="Keep each collection's arrays in a file under <data_dir>/collections, so a restart reads one "
@@ -121,6 +129,11 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("info", description="Log level of the facekeeper and uvicorn loggers.")
+
+    @property
+    def approximate_services(self) -> frozenset[str]:
+        """`approximate_search` as service names ("*": every service)."""
+        return frozenset(name.strip() for name in self.approximate_search.split(",") if name.strip())
 
     @property
     def plugin_slugs(self) -> list[str]:

@@ -92,3 +92,7 @@ class VectorIndex(Protocol):
     def held(self) -> dict[str, IndexedCollection]:
         """Every collection held now, by service id."""
         ...
+
+    def shutdown(self) -> None:
+        """Stop background work (approximate index builds)."""
+        ...

@@ -15,7 +15,7 @@ for a 128-d embedding, 1.04x the raw matrix), plus one string per subject.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -88,6 +88,7 @@ class CollectionStore:
         self._names: list[str] = []
         self._code_of: dict[str, int] = {}
         self.accelerator: Accelerator | None = None
+        self.accelerated_size = 0  # live rows when the accelerator was built
         self.generation = 0  # bumped when rows move, so an accelerator built meanwhile is known stale
 
     # --- reading ------------------------------------------------------------------------------------
@@ -194,6 +195,30 @@ class CollectionStore:
                 # mistakes it for the live code of a name used again since.
                 [name if self._code_of.get(name) == code else None for code, name in enumerate(self._names)],
             )
+
+    # --- approximate search -------------------------------------------------------------------------
+
+    def build_accelerator(self, make: Callable[[np.ndarray, np.ndarray], Accelerator]) -> bool:
+        """Build an approximate index over the live rows (`make(rows, matrix)`, seconds to a minute at a
+        million) while searches and changes go on, then catch it up with the changes made meanwhile and
+        switch searches to it. False when a compaction moved rows meanwhile (try again later)."""
+        view = self.snapshot_view()
+        live = np.flatnonzero(view.codes != DEAD)
+        accelerator = make(live, view.matrix)
+        with self._writer:
+            if self.generation != view.generation:
+                return False
+            added = np.arange(len(view.codes), self._count)
+            added = added[self._codes[added] != DEAD]
+            if len(added):
+                accelerator.add(added, self._matrix[added])
+            died = live[self._codes[live] == DEAD]
+            if len(died):
+                accelerator.remove(died)
+            with self._rw.writing():
+                self.accelerator = accelerator
+                self.accelerated_size = self.size
+        return True
 
     # --- changes ------------------------------------------------------------------------------------
 

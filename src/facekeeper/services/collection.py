@@ -163,3 +163,4 @@ class FaceCollections:
         if self._listener is not None:
             self._listener.stop()
         self.follower.shutdown()
+        self.index.shutdown()
