@@ -11,8 +11,9 @@ For each size N and backend:
    from the log), read from the server's log line; `rss_mb` is the server's RSS after it, `index_mb`
    the collection's memory from /metrics;
 4. recognize with a real one-face photo: one client (`recognize_p50_ms`, `recognize_p90_ms`), then
-   3 clients (`busy_p90_ms`), then 2 recognize clients and 1 client enrolling the same photo
-   (`mixed_p90_ms`; `full_reloads` counts full loads during it, from /metrics), `--duration` s each;
+   3 clients (`busy_p90_ms`), and 2 recognize clients beside 1 client enrolling photos of a fourth person
+   (`mixed_p90_ms`; `full_reloads` counts full loads during it, from /metrics), `--duration` s each; busy
+   and mixed alternate in 5 s slices, so a busy moment of the (shared) machine weighs on both alike;
 5. another process (a plain Python process on the storage layer, like the CLI) adds an example under a
    new subject; `foreign_write_visible_ms` is the time from its commit until embeddings/recognize finds it
    (the worst of three);
@@ -77,24 +78,33 @@ SEED_BATCH = 20_000
 DELETE_SUBJECTS = 3
 DELETE_SUBJECT_SIZE = 1_000
 WITHIN_IDENTITY_COSINE = 0.6
+SLICE_S = 5.0
+RECALL_QUERIES = 1000
+APPROXIMATE_LINE = re.compile(r"approximate index of (\d+) examples of service \S+ built in ([\d.]+) s")
 LOAD_LINE = re.compile(r"loaded (\d+) examples of (?:service )?\S+ from (its snapshot file|the database) in ([\d.]+) s")
 
 
 # --- synthetic, face-like embeddings ----------------------------------------------------------------------
 
 
-def face_like(rng: np.random.Generator, identities: int, per_identity: int, dimension: int) -> np.ndarray:
-    """(identities * per_identity, dimension) unit vectors, identity by identity: each sample is its
-    identity's centre plus isotropic noise of norm sqrt(1/c - 1), so two samples of one identity have
-    cosine about c = 0.6 and two identities are nearly orthogonal (as embeddings of different people are)."""
-    centres = rng.normal(size=(identities, dimension)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+def samples_of(rng: np.random.Generator, centres: np.ndarray, per_identity: int) -> np.ndarray:
+    """Unit vectors around each centre: the centre plus isotropic noise of norm sqrt(1/c - 1), so two
+    samples of one identity have cosine about c = 0.6 (and two identities are nearly orthogonal, as
+    embeddings of different people are)."""
+    dimension = centres.shape[1]
     spread = np.sqrt(1.0 / WITHIN_IDENTITY_COSINE - 1.0)
-    noise = rng.normal(size=(identities * per_identity, dimension)).astype(np.float32)
+    noise = rng.normal(size=(len(centres) * per_identity, dimension)).astype(np.float32)
     noise *= spread / np.sqrt(dimension)
     samples = np.repeat(centres, per_identity, axis=0) + noise
     samples /= np.linalg.norm(samples, axis=1, keepdims=True)
     return samples
+
+
+def face_like(rng: np.random.Generator, identities: int, per_identity: int, dimension: int) -> np.ndarray:
+    """(identities * per_identity, dimension) face-like unit vectors, identity by identity."""
+    centres = rng.normal(size=(identities, dimension)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    return samples_of(rng, centres, per_identity)
 
 
 def seed(db: Database, size: int, per_subject: int, dimension: int, calculator: str) -> None:
@@ -334,6 +344,13 @@ def write_one(subject: str, data_dir: Path, database_url: str | None) -> None:
     db.dispose()
 
 
+def embedder_dimension() -> int:
+    from facekeeper.inference.registry import default_registry
+
+    settings = Settings()
+    return int(default_registry().build_embedder(settings.embedder, settings).dimension)
+
+
 def calculator_version() -> str:
     from facekeeper.inference.registry import default_registry
 
@@ -360,16 +377,17 @@ def visible_after_ms(client: Client, data_dir: Path, database_url: str | None, d
 class Photos:
     probe: bytes  # the one-face photo every recognize sends
     enrol: list[tuple[str, bytes, bytes]]  # (identity, photo to enrol, another photo of the same person)
+    enrolling: bytes  # what the enrolling client adds: a fourth person, so the real faces stay told apart
 
 
 def find_photos() -> Photos:
     folder = SHARED_FACES if SHARED_FACES.is_dir() else FIXTURE_FACES
     people = [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith("_")]
     enrol = []
-    for person in people[:3]:
+    for person in people[:4]:
         files = sorted(f for f in person.iterdir() if f.suffix.lower() in (".jpg", ".png"))
         enrol.append((person.name, files[0].read_bytes(), files[1].read_bytes()))
-    return Photos(enrol[0][2], enrol)
+    return Photos(enrol[0][2], enrol[:3], enrol[3][1])
 
 
 def reset_postgres(name: str) -> str:
@@ -412,6 +430,47 @@ def prepare_store(
     return data_dir, database_url, key, embedder.dimension, seconds
 
 
+def recall(size: int, per_subject: int, dimension: int) -> None:
+    """recall@1 of approximate search against the exact scan, on N face-like examples and new samples
+    of their identities (not stored), with the server's own code: a collection and its accelerator."""
+    from facekeeper.index.approximate import IvfPqAccelerator
+    from facekeeper.index.collection import CollectionStore
+
+    rng = np.random.default_rng(11)
+    identities = size // per_subject
+    store = CollectionStore(0, dimension, size)
+    centres = np.empty((identities, dimension), dtype=np.float32)
+    for start in range(0, identities, SEED_BATCH // per_subject):
+        count = min(SEED_BATCH // per_subject, identities - start)
+        batch_centres = rng.normal(size=(count, dimension)).astype(np.float32)
+        batch_centres /= np.linalg.norm(batch_centres, axis=1, keepdims=True)
+        centres[start : start + count] = batch_centres
+        samples = samples_of(rng, batch_centres, per_subject)
+        names = [f"person {start + i}" for i in range(count) for _ in range(per_subject)]
+        ids = [str(uuid.UUID(int=(start * per_subject + j) + 1)) for j in range(len(samples))]
+        store.load_rows(ids, names, samples)
+    who = rng.integers(0, identities, RECALL_QUERIES)
+    queries = samples_of(rng, centres[who], 1)
+    started = time.perf_counter()
+    exact = [found for start in range(0, RECALL_QUERIES, 50) for found in store.search(queries[start : start + 50], 1)]
+    exact_ms = (time.perf_counter() - started) * 1000 / RECALL_QUERIES
+    started = time.perf_counter()
+    store.build_accelerator(IvfPqAccelerator.build)
+    build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    approximate = [store.search(query[None, :], 1)[0] for query in queries]
+    approximate_ms = (time.perf_counter() - started) * 1000 / RECALL_QUERIES
+    same_example = np.mean([a[0].image_id == e[0].image_id for a, e in zip(approximate, exact, strict=True)])
+    same_subject = np.mean([a[0].subject == e[0].subject for a, e in zip(approximate, exact, strict=True)])
+    print(
+        f"scale-recall n={size} per_subject={per_subject} within_identity_cosine={WITHIN_IDENTITY_COSINE} "
+        f"recall_at_1={same_example:.3f} subject_recall_at_1={same_subject:.3f} build_s={build_s:.1f} "
+        f"exact_ms_per_query_batched={exact_ms:.2f} approximate_ms_per_query={approximate_ms:.2f}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def detail(**fields: Any) -> None:
     print("scale-detail " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr, flush=True)
 
@@ -448,6 +507,12 @@ def measure(size: int, backend: str, args: argparse.Namespace, photos: Photos, w
         first = time.perf_counter()
         client.recognize(photos.probe)
         first_s = time.perf_counter() - first
+        if args.approximate and size >= args.approximate_min:  # measure what serves once it is built
+            deadline = time.monotonic() + 900
+            while not APPROXIMATE_LINE.search(server.log_path.read_text()) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            built = APPROXIMATE_LINE.findall(server.log_path.read_text())
+            detail(n=size, backend=backend, approximate_build_s=built[-1][1] if built else "not-built")
         loads = server.loads()
         load_s = loads[-1][2] if loads else first_s
         source = loads[-1][1] if loads else "?"
@@ -471,10 +536,16 @@ def measure(size: int, backend: str, args: argparse.Namespace, photos: Photos, w
             real_faces_top1=f"{found}/{len(photos.enrol)}",
         )
         alone = recognize_latencies(server, key, photos.probe, 1, args.duration)
-        busy = recognize_latencies(server, key, photos.probe, 3, args.duration)
-        reloads_before = server.metric("facekeeper_index_loads_total", 'kind="full"')
-        mixed = recognize_latencies(server, key, photos.probe, 2, args.duration, enrol=photos.enrol[0][1])
-        full_reloads = int(server.metric("facekeeper_index_loads_total", 'kind="full"') - reloads_before)
+        # Busy and mixed alternate in slices, so a busy moment of this shared machine hits both alike.
+        busy: list[float] = []
+        mixed: list[float] = []
+        full_reloads = 0
+        slices = max(1, round(args.duration / SLICE_S))
+        for _ in range(slices):
+            busy += recognize_latencies(server, key, photos.probe, 3, args.duration / slices)
+            reloads_before = server.metric("facekeeper_index_loads_total", 'kind="full"')
+            mixed += recognize_latencies(server, key, photos.probe, 2, args.duration / slices, enrol=photos.enrolling)
+            full_reloads += int(server.metric("facekeeper_index_loads_total", 'kind="full"') - reloads_before)
         visible = max(visible_after_ms(client, data_dir, database_url, dimension) for _ in range(3))
         page0 = statistics.median(client.timed_get("/faces") for _ in range(21))
         by_subject = statistics.median(client.timed_get("/faces", subject="delete-me-0") for _ in range(21))
@@ -529,6 +600,7 @@ def main() -> None:
     parser.add_argument("--per-subject", type=int, default=5, help="examples per synthetic identity")
     parser.add_argument("--approximate", action="store_true", help="approximate search for the service")
     parser.add_argument("--approximate-min", type=int, default=200_000)
+    parser.add_argument("--recall", action="store_true", help="measure recall@1 of approximate search too")
     parser.add_argument("--work", type=Path, help="keep seeded stores here for the next run")
     parser.add_argument("--write-one", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
@@ -540,6 +612,9 @@ def main() -> None:
         return
     args.keep = args.work is not None
     photos = find_photos()
+    if args.recall:
+        for size in [int(s) for s in args.sizes.split(",") if s]:
+            recall(size, args.per_subject, embedder_dimension())
     with tempfile.TemporaryDirectory(prefix="facekeeper-scale-") as tmp:
         work = args.work or Path(tmp)
         for backend in [b for b in args.backends.split(",") if b]:

@@ -20,6 +20,7 @@ from facekeeper.services.api_keys import ApiKeyService
 from facekeeper.services.collection import FaceCollections
 from facekeeper.services.examples import ExampleService
 from facekeeper.services.subjects import SubjectService
+from facekeeper.storage.collection_rows import CollectionRows
 from facekeeper.storage.db import Database
 
 
@@ -216,3 +217,34 @@ def test_services_follow_independently(two: tuple[Process, Process], database: D
     assert [s for _, s in reader.found(first, [1, 0])] == ["Tom"]
     assert [s for _, s in reader.found(second, [1, 0])] == ["Ann"]
     assert reader.loads.full == 2
+
+
+def test_other_services_answer_while_one_loads(
+    two: tuple[Process, Process], database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader, writer = two
+    keys = ApiKeyService(database)
+    slow = keys.create(f"slow-{uuid.uuid4().hex[:6]}", ServiceType.RECOGNITION)
+    quick = keys.create(f"quick-{uuid.uuid4().hex[:6]}", ServiceType.RECOGNITION)
+    writer.enrol(slow, "Tom", [1, 0])
+    writer.enrol(quick, "Ann", [1, 0])
+    release, streaming = threading.Event(), threading.Event()
+    original = CollectionRows.stream
+
+    def stream(self: CollectionRows, service_id: str, batch_rows: int) -> Iterator[object]:
+        if service_id == slow.id:  # the big collection's load: stuck until released
+            streaming.set()
+            assert release.wait(30)
+        return original(self, service_id, batch_rows)
+
+    monkeypatch.setattr(CollectionRows, "stream", stream)
+    loading = threading.Thread(target=reader.found, args=(slow, [1, 0]))
+    loading.start()
+    try:
+        assert streaming.wait(10)
+        assert [s for _, s in reader.found(quick, [1, 0])] == ["Ann"]  # not behind the other load
+        assert loading.is_alive()
+    finally:
+        release.set()
+        loading.join(30)
+    assert [s for _, s in reader.found(slow, [1, 0])] == ["Tom"]
