@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from facekeeper.index import buffers
 from facekeeper.index.base import Neighbour
 from facekeeper.index.changes import Added, Change, Removed, Renamed, Reset
 from facekeeper.index.ids import pack_ids, unpack_id
@@ -80,9 +81,9 @@ class CollectionStore:
         self.position = position
         self._rw = ReadWriteLock()
         self._writer = threading.Lock()  # one change (or load) at a time; searches are not blocked by it
-        self._matrix = np.empty((capacity, dimension), dtype=np.float32)
-        self._ids = np.empty((capacity, 2), dtype=np.uint64)
-        self._codes = np.empty(capacity, dtype=np.int32)
+        self._matrix = buffers.empty((capacity, dimension), np.float32)
+        self._ids = buffers.empty((capacity, 2), np.uint64)
+        self._codes = buffers.empty((capacity,), np.int32)
         self._count = 0  # rows in use, tombstones included
         self._dead_rows = np.empty(0, dtype=np.int64)
         self._names: list[str] = []
@@ -325,9 +326,9 @@ class CollectionStore:
         if needed <= len(self._matrix) and self._matrix.shape[1] == dimension:
             return
         capacity = max(needed, self._count + max(self._count // GROWTH_FRACTION, MIN_GROWTH_ROWS))
-        matrix = np.empty((capacity, dimension), dtype=np.float32)
-        ids = np.empty((capacity, 2), dtype=np.uint64)
-        codes = np.empty(capacity, dtype=np.int32)
+        matrix = buffers.empty((capacity, dimension), np.float32)
+        ids = buffers.empty((capacity, 2), np.uint64)
+        codes = buffers.empty((capacity,), np.int32)
         if self._count:
             matrix[: self._count] = self._matrix[: self._count]
             ids[: self._count] = self._ids[: self._count]

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from facekeeper.index import buffers
+
 logger = logging.getLogger(__name__)
 
 MAGIC = b"FKSNAP\x00\x01"
@@ -112,9 +114,9 @@ class SnapshotStore:
                 if header != expected:
                     return None  # replaced since its header was read
                 capacity = header.count + spare_rows
-                matrix = np.empty((capacity, header.dimension), dtype=np.float32)
-                ids = np.empty((capacity, 2), dtype=np.uint64)
-                codes = np.empty(capacity, dtype=np.int32)
+                matrix = buffers.empty((capacity, header.dimension), np.float32)
+                ids = buffers.empty((capacity, 2), np.uint64)
+                codes = buffers.empty((capacity,), np.int32)
                 crc = 0
                 for array in (matrix[: header.count], ids[: header.count], codes[: header.count]):
                     crc = _read_into(file, array, crc)
