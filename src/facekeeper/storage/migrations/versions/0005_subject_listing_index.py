@@ -4,23 +4,22 @@
 finds them but not in that order, and with statistics SQLite preferred walking every subject of every
 service by id: `ix_subject_service` (service_id, id) hands them over in order, one service only.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("subject", schema=None) as batch_op:
-        batch_op.create_index("ix_subject_service", ["service_id", "id"], unique=False)
+    # A plain CREATE INDEX: no table rebuild on SQLite (which would cascade-delete through foreign keys).
+    op.create_index("ix_subject_service", "subject", ["service_id", "id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subject", schema=None) as batch_op:
-        batch_op.drop_index("ix_subject_service")
+    op.drop_index("ix_subject_service", table_name="subject")
