@@ -1,4 +1,4 @@
-"""Migration 0005 (subjects listed from an index) upgrades a populated 0004 store and downgrades again, on
+"""Migration 0006 (subjects listed from an index) upgrades a populated 0005 store and downgrades again, on
 each backend, losing nothing."""
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ def subject_indexes(db: Database) -> set[str]:
     return {index["name"] or "" for index in inspect(db.engine).get_indexes("subject")}
 
 
-def test_0005_on_a_populated_0004_database_and_back(database_url: str) -> None:
+def test_0006_on_a_populated_0005_database_and_back(database_url: str) -> None:
     db = Database(database_url)
     try:
-        migrate(db, "0004")
+        migrate(db, "0005")
         service_id = str(uuid.uuid4())
         names = ["zed", "Amy", "mike"]
         with db.engine.begin() as connection:
@@ -56,7 +56,7 @@ def test_0005_on_a_populated_0004_database_and_back(database_url: str) -> None:
         assert "ix_subject_service" in subject_indexes(db)
         with db.transaction() as session:
             assert SubjectRepository(session).names(service_id) == names
-        migrate(db, "0004", down=True)
+        migrate(db, "0005", down=True)
         assert "ix_subject_service" not in subject_indexes(db)
         with db.transaction() as session:
             assert SubjectRepository(session).names(service_id) == names

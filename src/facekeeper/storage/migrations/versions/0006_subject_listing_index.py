@@ -4,14 +4,14 @@
 finds them but not in that order, and with statistics SQLite preferred walking every subject of every
 service by id: `ix_subject_service` (service_id, id) hands them over in order, one service only.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
