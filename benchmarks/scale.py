@@ -518,7 +518,8 @@ def measure(size: int, backend: str, args: argparse.Namespace, photos: Photos, w
         source = loads[-1][1] if loads else "?"
         rss_mb, peak_mb = server.status("VmRSS"), server.status("VmHWM")
         index_mb = server.metric("facekeeper_index_memory_bytes") / 2**20
-        raw_mb = size * dimension * 4 / 2**20
+        held = server.metric("facekeeper_examples")  # rows held: n plus what earlier runs of a kept store enrolled
+        raw_mb = held * dimension * 4 / 2**20
         found = sum(
             (client.recognize(other)["result"][0]["subjects"] or [{}])[0].get("subject") == f"real {identity}"
             for identity, _, other in photos.enrol

@@ -37,6 +37,7 @@ from facekeeper.index.snapshot import SnapshotStore, log_tag
 from facekeeper.storage.change_log import ChangeLogRepository
 from facekeeper.storage.collection_rows import CollectionRows
 from facekeeper.storage.db import Database
+from facekeeper.storage.repositories import ServiceRepository
 
 logger = logging.getLogger(__name__)
 
@@ -346,6 +347,7 @@ class CollectionFollower:
                 still_valid=lambda: (
                     self.index.get(service_id) is collection and collection.generation == view.generation
                 ),
+                calculator=self._loaded_calculators.get(service_id),
             )
             if written:
                 self._snapshot_positions[service_id] = view.position
