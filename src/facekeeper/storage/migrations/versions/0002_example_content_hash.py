@@ -24,6 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("example", schema=None) as batch_op:
-        batch_op.drop_index("ix_example_content")
-        batch_op.drop_column("content_sha256")
+    # Plain ALTERs, never a batch copy: rebuilding `example` on SQLite would cascade to its stored images.
+    op.drop_index("ix_example_content", table_name="example")
+    op.drop_column("example", "content_sha256")

@@ -45,10 +45,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("example", schema=None) as batch_op:
-        batch_op.drop_index("ix_example_calculator")
-        batch_op.drop_index("ix_example_subject")
-        batch_op.create_index("ix_example_subject", ["subject_id"], unique=False)
-    with op.batch_alter_table("service", schema=None) as batch_op:
-        batch_op.drop_column("example_count")
+    # Plain ALTERs, never a batch copy: on SQLite a batch rebuilds the table by dropping it, and with foreign keys
+    # on, dropping `service` cascades to every subject and example (SQLite >= 3.35 drops a column in place).
+    op.drop_index("ix_example_calculator", table_name="example")
+    op.drop_index("ix_example_subject", table_name="example")
+    op.create_index("ix_example_subject", "example", ["subject_id"], unique=False)
+    op.drop_column("service", "example_count")
     op.drop_table("collection_change")
