@@ -191,9 +191,10 @@ def test_an_unusable_database_is_one_line_before_anything_listens(
 @pytest.mark.models
 def test_sigterm_exits_within_its_bound_whatever_is_queued(server_factory: ServerFactory, tmp_path: Path) -> None:
     """Issue 9: queued slow work made SIGTERM take 56 s against a documented 30 s. Here 24 slow
-    recognitions are queued on 2 workers (far more work than the bound) and the bound is 8 s."""
+    recognitions are queued on one inference worker (far more work than the bound) and the bound is 8 s.
+    One worker, so the queue outlasts the first seconds even on the fastest runtime."""
     bound_s = 8.0
-    victim = server_factory.start(FACEKEEPER_SHUTDOWN_TIMEOUT_S=str(bound_s))
+    victim = server_factory.start(FACEKEEPER_SHUTDOWN_TIMEOUT_S=str(bound_s), FACEKEEPER_INFERENCE_WORKERS="1")
     key = victim.create_key("recognition", "hostile-sigterm")
     enrol(victim.url, key, "Barack Obama", "obama_1.jpg")  # loads the models
     big = large_group_photo(tmp_path)
@@ -207,7 +208,7 @@ def test_sigterm_exits_within_its_bound_whatever_is_queued(server_factory: Serve
     with ThreadPoolExecutor(24) as pool:
         pending = [pool.submit(slow) for _ in range(24)]
         time.sleep(3.0)  # uploaded and queued
-        assert sum(f.done() for f in pending) < 20, "too fast to be queued: make the work slower"
+        assert sum(f.done() for f in pending) < len(pending) - 4, "too fast to be queued: make the work slower"
         sent_at = time.monotonic()
         victim.terminate()
         assert victim.process is not None

@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import make_url
 
 from facekeeper.domain import ServiceRecord, ServiceType
-from facekeeper.storage.change_log import NOTIFY_CHANNEL, ChangeLogRepository, parse_notification
+from facekeeper.storage.change_log import (
+    NOTIFY_CHANNEL,
+    ChangeLogRepository,
+    notification_payload,
+    parse_notification,
+    this_process,
+)
 from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
 
@@ -119,4 +125,10 @@ def test_postgresql_notifies_other_processes_on_commit_only(postgres_url: str) -
         seq = append(database, service)
         heard = [parse_notification(n.payload) for n in listener.notifies(timeout=5, stop_after=1)]
     database.dispose()
-    assert heard == [(service.id, seq)]
+    assert heard == [(service.id, seq, this_process())]
+
+
+def test_notifications_name_their_sender_and_old_payloads_still_parse() -> None:
+    assert parse_notification(notification_payload("svc", 7)) == ("svc", 7, this_process())
+    assert parse_notification("svc 7") == ("svc", 7, "")  # sent by an older version: replayed
+    assert parse_notification("svc x") is None

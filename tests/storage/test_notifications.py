@@ -9,7 +9,7 @@ import uuid
 import psycopg
 
 from facekeeper.domain import ServiceType
-from facekeeper.storage.change_log import ChangeLogRepository
+from facekeeper.storage.change_log import NOTIFY_CHANNEL, ChangeLogRepository, this_process
 from facekeeper.storage.db import Database
 from facekeeper.storage.notifications import ChangeListener, libpq_url
 from facekeeper.storage.repositories import ServiceRepository
@@ -70,3 +70,26 @@ def test_listener_stops_promptly(postgres_url: str) -> None:
     assert listener.listening.wait(10)
     listener.stop()
     assert not listener._thread.is_alive()
+
+
+def test_a_process_does_not_replay_its_own_writes(postgres_url: str) -> None:
+    """A server applies its own writes in place after commit; its NOTIFY can arrive first, and replaying it
+    would count a needless replay (seen as a flaky `incremental` load in the metrics test)."""
+    db = Database(postgres_url)
+    db.upgrade()
+    with db.transaction() as session:
+        service = ServiceRepository(session).add("own", ServiceType.RECOGNITION, str(uuid.uuid4()))
+    heard = Heard()
+    listener = ChangeListener(postgres_url, heard.notified, heard.reconnected, skip_sender=this_process())
+    listener.start()
+    try:
+        wait(heard)  # connected
+        with db.transaction(write=True) as session:
+            ChangeLogRepository(session).append(service.id, "added", "{}", examples_delta=1)
+        with psycopg.connect(libpq_url(postgres_url), autocommit=True) as other:  # another replica's write
+            other.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{service.id} 9 elsewhere:1"))
+        wait(heard)
+        assert heard.changes == [(service.id, 9)]
+    finally:
+        listener.stop()
+        db.dispose()

@@ -25,7 +25,7 @@ from facekeeper.index.changes import Added, Change, Removed, Reset, encode
 from facekeeper.index.snapshot import SnapshotStore
 from facekeeper.metrics import CollectionState
 from facekeeper.services.following import CollectionEvents, CollectionFollower
-from facekeeper.storage.change_log import ChangeLogRepository
+from facekeeper.storage.change_log import ChangeLogRepository, this_process
 from facekeeper.storage.db import Database
 from facekeeper.storage.notifications import ChangeListener
 from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
@@ -156,7 +156,10 @@ class FaceCollections:
         this; a CLI command, which never searches, does not)."""
         if self.db.is_sqlite or self._listener is not None:
             return
-        self._listener = ChangeListener(self.db.url, self.follower.notified, self.follower.reconnected)
+        # Our own writes are applied in place after commit; their NOTIFY may arrive first and would replay them.
+        self._listener = ChangeListener(
+            self.db.url, self.follower.notified, self.follower.reconnected, skip_sender=this_process()
+        )
         self._listener.start()
 
     def shutdown(self) -> None:

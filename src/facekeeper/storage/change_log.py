@@ -11,6 +11,8 @@ A process whose copy is older than the oldest kept entry reloads the collection 
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,13 +32,20 @@ class LogEntry:
     payload: str
 
 
+def this_process() -> str:
+    """Who sent a notification. A process applies its own writes in place after commit; replaying its own
+    NOTIFY as well (it can arrive first) would count a needless replay. Host and pid: unique across replicas."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def notification_payload(service_id: str, seq: int) -> str:
-    return f"{service_id} {seq}"
+    return f"{service_id} {seq} {this_process()}"
 
 
-def parse_notification(payload: str) -> tuple[str, int] | None:
-    service_id, _, seq = payload.partition(" ")
-    return (service_id, int(seq)) if seq.isdigit() else None
+def parse_notification(payload: str) -> tuple[str, int, str] | None:
+    """(service id, sequence, sender); the sender is empty in the payloads of older versions."""
+    service_id, seq, sender = [*payload.split(" ", 2), "", ""][:3]
+    return (service_id, int(seq), sender) if seq.isdigit() else None
 
 
 class ChangeLogRepository:

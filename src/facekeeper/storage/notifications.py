@@ -34,8 +34,11 @@ class ChangeListener:
         database_url: str,
         notified: Callable[[str, int], None],
         reconnected: Callable[[], None],
+        skip_sender: str | None = None,
     ) -> None:
+        """`skip_sender`: notifications sent by this sender (see `this_process`) are not passed on."""
         self._url = libpq_url(database_url)
+        self._skip_sender = skip_sender
         self._notified = notified
         self._reconnected = reconnected
         self._stop = threading.Event()
@@ -74,8 +77,8 @@ class ChangeListener:
         while not self._stop.is_set():
             for notification in connection.notifies(timeout=POLL_S):
                 parsed = parse_notification(notification.payload)
-                if parsed is not None:
+                if parsed is not None and parsed[2] != self._skip_sender:
                     try:
-                        self._notified(*parsed)
+                        self._notified(parsed[0], parsed[1])
                     except Exception:  # a failed catch-up must not end the listener; requests retry it
                         logger.exception("replaying change %s failed", notification.payload)
