@@ -124,14 +124,28 @@ def pages(browser: Browser) -> Iterator[Pages]:
     assert not problems, problems
 
 
+TAKEN: list[Path] = []
+
+
 def shoot(page: Page, name: str) -> None:
-    """Screenshots the page at desktop and phone width; at phone width nothing may stick out sideways."""
+    """Screenshots the page at desktop and phone width (`test-output/screenshots/<name>-<desktop|phone>.png`
+    at the repository's root); at phone width nothing may stick out sideways."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)  # type: ignore[arg-type]
         assert_no_horizontal_overflow(page)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        path = SCREENSHOTS / f"{name}-{label}.png"
+        page.screenshot(path=str(path), full_page=True)
+        TAKEN.append(path)
     page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Says where this run's screenshots are, so a person can look at them."""
+    if TAKEN:
+        terminalreporter.section("browser screenshots")
+        for path in TAKEN:
+            terminalreporter.write_line(os.path.relpath(path))
 
 
 def assert_no_horizontal_overflow(page: Page) -> None:

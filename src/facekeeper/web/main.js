@@ -29,7 +29,7 @@ function renderNav() {
     replace(nav);
     return;
   }
-  const signOut = h("button", { type: "button", class: "link-button" }, "Sign out");
+  const signOut = h("button", { type: "button", class: "link-button", title: `Signed in as ${current.account.email}` }, "Sign out");
   signOut.addEventListener("click", async () => {
     try {
       await session.signOut();

@@ -51,27 +51,112 @@ function details(face) {
   return rows;
 }
 
-function labelLines(title, words) {
+/** The label's lines: the title, then the attribute words two by two (the pose on a line of its own). */
+function labelLines(title, face) {
+  const words = attributeWords({ ...face, pose: undefined });
   const lines = [title];
-  for (let i = 0; i < words.length; i += 2) lines.push(words.slice(i, i + 2).join(" · "));
+  for (let i = 0; i < words.length; i += 3) lines.push(words.slice(i, i + 3).join(" · "));
+  if (face.pose) lines.push(attributeWords({ pose: face.pose })[0]);
   return lines;
 }
 
-function faceGroup(marked, index, width, height, fontSize) {
-  const { face, title, tone } = marked;
+const WORDS_SCALE = 0.85;
+
+/**
+ * Measures labels with the browser's own text layout: a hidden SVG in the document, styled like the
+ * real one, so placement works on the size the text really takes.
+ */
+function labelMeasurer(fontSize) {
+  const text = s("text", { class: "face-label", "font-size": fontSize });
+  const svg = s("svg", { class: "overlay-measure", "aria-hidden": "true", width: 1, height: 1 }, text);
+  document.body.append(svg);
+  return {
+    size(lines) {
+      const widths = lines.map((line, i) => {
+        const span = s("tspan", i === 0 ? { class: "label-title" } : { "font-size": fontSize * WORDS_SCALE }, line);
+        text.replaceChildren(span);
+        return span.getComputedTextLength();
+      });
+      const height = fontSize * 1.2 + (lines.length - 1) * fontSize * WORDS_SCALE * 1.2;
+      return { w: Math.max(...widths) + 4, h: height };
+    },
+    done: () => svg.remove(),
+  };
+}
+
+function overlapArea(a, b) {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+function boxRect(box) {
+  return { x: box.x_min, y: box.y_min, w: box.x_max - box.x_min, h: box.y_max - box.y_min };
+}
+
+/** Where a label of `size` may go around `box`: above or below it, left- or right-aligned, or inside its top. */
+function spots(box, size, width, height) {
+  const gap = 4;
+  const clampX = (x) => Math.min(Math.max(x, 0), Math.max(0, width - size.w));
+  const clampY = (y) => Math.min(Math.max(y, 0), Math.max(0, height - size.h));
+  const xs = [box.x_min, box.x_max - size.w, (box.x_min + box.x_max - size.w) / 2].map(clampX);
+  const ys = [box.y_min - gap - size.h, box.y_max + gap];
+  const found = [];
+  for (const y of ys) if (y >= 0 && y + size.h <= height) for (const x of xs) found.push({ x, y, ...size });
+  found.push({ x: clampX(box.x_min + gap), y: clampY(box.y_min + gap), ...size });
+  return found;
+}
+
+/**
+ * Chooses, face by face from the top, a place for each label that covers no other face and no label
+ * already placed. When the full label fits nowhere, only its title is drawn (the list under the photo
+ * still has every value); when even that cannot avoid everything, the least covered place wins.
+ */
+function placeLabels(marked, width, height, fontSize) {
+  const measure = labelMeasurer(fontSize);
+  const faces = marked.map((item) => boxRect(item.face.box));
+  const order = marked.map((_, i) => i).sort((a, b) => faces[a].y - faces[b].y || faces[a].x - faces[b].x);
+  const placed = [];
+  const result = new Array(marked.length);
+  for (const i of order) {
+    const full = labelLines(marked[i].title, marked[i].face);
+    const choices = full.length > 1 ? [full, [full[0]]] : [full];
+    const obstacles = [...faces.filter((_, j) => j !== i), ...placed];
+    const cost = (spot) => obstacles.reduce((sum, rect) => sum + overlapArea(spot, rect), 0);
+    let best = null;
+    for (const lines of choices) {
+      for (const spot of spots(marked[i].face.box, measure.size(lines), width, height)) {
+        const c = cost(spot);
+        if (best === null || c < best.cost) best = { lines, spot, cost: c };
+        if (c === 0) break;
+      }
+      if (best.cost === 0) break;
+    }
+    placed.push(best.spot);
+    result[i] = best;
+  }
+  measure.done();
+  return result;
+}
+
+function faceGroup(marked, index, placement, radius, fontSize) {
+  const { face, tone } = marked;
   const box = face.box;
-  const lines = labelLines(title, attributeWords(face));
-  const lineHeight = fontSize * 1.2;
-  const above = box.y_min - 6 - (lines.length - 1) * lineHeight;
-  const firstBaseline = above >= fontSize ? above : box.y_min + fontSize + 4;
-  const rightSide = box.x_min > width / 2;
-  const x = rightSide ? box.x_max : Math.max(box.x_min, 2);
+  const { lines, spot } = placement;
+  const small = fontSize * WORDS_SCALE;
   const text = s(
     "text",
-    { class: "face-label", x, y: firstBaseline, "font-size": fontSize, "text-anchor": rightSide ? "end" : "start" },
-    lines.map((line, i) => s("tspan", { x, dy: i === 0 ? 0 : lineHeight, class: i === 0 ? "label-title" : null }, line)),
+    { class: "face-label", x: spot.x, y: spot.y + fontSize * 0.95, "font-size": fontSize },
+    lines.map((line, i) =>
+      s(
+        "tspan",
+        i === 0
+          ? { x: spot.x, class: "label-title" }
+          : { x: spot.x, dy: (i === 1 ? fontSize * 0.2 : 0) + small * 1.2, "font-size": small },
+        line,
+      ),
+    ),
   );
-  const radius = Math.max(2, Math.round(Math.max(width, height) / 120));
   return s(
     "g",
     { class: `face tone-${tone}`, "data-face": index },
@@ -87,9 +172,15 @@ function faceGroup(marked, index, width, height, fontSize) {
   );
 }
 
+// Labels keep one size on screen whatever the photo's pixel size and however small it is shown.
+const LABEL_SCREEN_PX = 15;
+const LANDMARK_SCREEN_PX = 3.5;
+
 /**
  * Shows `imageUrl` with `marked` faces ({face, title, tone}) drawn over it, and a list of them.
- * Resolves once the photo is decoded, since the SVG needs its pixel size.
+ * Resolves once the photo is decoded, since the SVG needs its pixel size. The drawing is in the photo's
+ * pixel units (the API's), and is laid out again when the photo's shown size changes, so the labels
+ * stay readable and apart at any width.
  */
 export async function facesFigure(imageUrl, marked, caption) {
   const img = h("img", { src: imageUrl, alt: caption, class: "photo" });
@@ -100,18 +191,25 @@ export async function facesFigure(imageUrl, marked, caption) {
   }
   const width = img.naturalWidth;
   const height = img.naturalHeight;
-  const fontSize = Math.max(10, Math.round(Math.max(width, height) / 32));
-  const svg = s(
-    "svg",
-    {
-      class: "overlay-layer",
-      viewBox: `0 0 ${width} ${height}`,
-      preserveAspectRatio: "none",
-      role: "img",
-      "aria-label": `${marked.length} ${marked.length === 1 ? "face" : "faces"} marked`,
-    },
-    marked.map((item, i) => faceGroup(item, i, width, height, fontSize)),
-  );
+  const svg = s("svg", {
+    class: "overlay-layer",
+    viewBox: `0 0 ${width} ${height}`,
+    preserveAspectRatio: "none",
+    role: "img",
+    "aria-label": `${marked.length} ${marked.length === 1 ? "face" : "faces"} marked`,
+  });
+  let drawnScale = 0;
+  const draw = () => {
+    const scale = img.clientWidth / width;
+    if (!scale || Math.abs(scale - drawnScale) < drawnScale * 0.03) return;
+    drawnScale = scale;
+    const fontSize = LABEL_SCREEN_PX / scale;
+    const placements = placeLabels(marked, width, height, fontSize);
+    svg.replaceChildren(
+      ...marked.map((item, i) => faceGroup(item, i, placements[i], LANDMARK_SCREEN_PX / scale, fontSize)),
+    );
+  };
+  new ResizeObserver(draw).observe(img);
   const list = h(
     "ol",
     { class: "face-list" },

@@ -18,6 +18,7 @@ function keyLine(service) {
     h("span", { class: "key-label", id: `key-label-${service.id}` }, "API key"),
     code,
     copyButton(() => code.textContent, `API key of ${service.name}`),
+    h("small", { class: "hint key-hint" }, "Clients send it in the x-api-key header."),
   );
 }
 

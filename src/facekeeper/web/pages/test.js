@@ -63,7 +63,7 @@ export function testPanel(service) {
   const spec = SERVICE_TYPES[service.type];
   const chosen = {};
   const urls = {};
-  const figures = h("div", { class: "figures" });
+  const figures = h("div", { class: spec.parts.length > 1 ? "figures pair" : "figures" });
   const rawJson = h("pre", { class: "json", tabindex: 0, "aria-label": "Raw JSON answer" });
   const requestLine = h("p", { class: "request-line" });
   const result = h(
