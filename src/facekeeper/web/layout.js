@@ -1,6 +1,7 @@
 // The top of every page: breadcrumbs, the heading (focused after navigation) and a line under it.
 
 import { busy, errorBox, field, h } from "./dom.js";
+import { applications } from "./admin.js";
 import { SERVICE_TYPES } from "./faceapi.js";
 
 /** crumbs: [[text, href], ...] leading to this page. */
@@ -58,4 +59,16 @@ export function renameControl(what, currentName, save) {
     if (saved) close();
   });
   return h("div", { class: "rename-control" }, open, form);
+}
+
+/** The application a service belongs to, or null for a service made by the CLI outside any application. */
+export function applicationOf(service) {
+  return service.application_id ? applications.get(service.application_id) : Promise.resolve(null);
+}
+
+/** Breadcrumbs from the applications list to a service's page. */
+export function serviceCrumbs(app) {
+  const crumbs = [["Applications", "#/applications"]];
+  if (app) crumbs.push([app.name, `#/applications/${app.id}`]);
+  return crumbs;
 }

@@ -2,7 +2,7 @@
 // add, rename, re-key and delete services; for its owner, rename, delete and members.
 
 import { applications, services } from "../admin.js";
-import { busy, confirmAction, copyButton, errorBox, field, formatDate, h, statusLine } from "../dom.js";
+import { busy, confirmAction, copyButton, errorBox, field, formatDate, h, replace, s, statusLine } from "../dom.js";
 import { SERVICE_TYPES } from "../faceapi.js";
 import { pageHeader, renameControl, typeBadge } from "../layout.js";
 import { go } from "../router.js";
@@ -53,6 +53,33 @@ function serviceActions(service, canManage) {
   return h("div", {}, links, h("div", { class: "manage" }, rename, regenerate, remove), errors, done);
 }
 
+const USAGE_DAYS = 30;
+
+/**
+ * Requests per day over the last month: the total in words, and a bar per day (its count in the
+ * tooltip and in the bar's title for screen readers). Filled in when the counts arrive.
+ */
+function usage(service) {
+  const box = h("div", { class: "usage" }, h("span", { class: "meta" }, "Requests: …"));
+  services
+    .stats(service.id, USAGE_DAYS)
+    .then((stats) => {
+      const most = Math.max(1, ...stats.days.map((day) => day.requests));
+      const bars = s(
+        "svg",
+        { class: "usage-bars", viewBox: `0 0 ${stats.days.length * 4} 20`, preserveAspectRatio: "none", "aria-hidden": "true" },
+        stats.days.map((day, i) => {
+          const tall = day.requests ? Math.max(1.5, (day.requests / most) * 20) : 0.5;
+          return s("rect", { x: i * 4, y: 20 - tall, width: 3, height: tall }, s("title", {}, `${day.date}: ${day.requests}`));
+        }),
+      );
+      const words = `${stats.total.toLocaleString()} ${stats.total === 1 ? "request" : "requests"} in the last ${stats.days.length} days`;
+      replace(box, h("span", { class: "meta" }, words), bars);
+    })
+    .catch(() => replace(box));
+  return box;
+}
+
 function serviceCard(service, canManage) {
   return h(
     "li",
@@ -60,6 +87,7 @@ function serviceCard(service, canManage) {
     h("div", { class: "title-row" }, h("h3", {}, service.name), typeBadge(service.type)),
     keyLine(service),
     h("p", { class: "meta" }, `Created ${formatDate(service.created_at)}`),
+    usage(service),
     serviceActions(service, canManage),
   );
 }

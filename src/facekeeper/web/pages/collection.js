@@ -1,9 +1,9 @@
 // The face collection of a recognition service: subjects (searchable), their example photos, and
 // uploads of many photos at once (drag and drop or the file picker) with an answer per file.
 
-import { applications, collection, services } from "../admin.js";
+import { collection, services } from "../admin.js";
 import { busy, confirmAction, errorBox, field, h, replace, statusLine } from "../dom.js";
-import { pageHeader, renameControl } from "../layout.js";
+import { applicationOf, pageHeader, renameControl, serviceCrumbs } from "../layout.js";
 import { replaceQuery, routeQuery } from "../router.js";
 
 const SUBJECTS_PER_PAGE = 50;
@@ -93,7 +93,7 @@ function examplesGrid(service, subject, page, canEdit, onChange) {
       remove = h("button", { type: "button", class: "danger small", "aria-label": `Delete ${label}` }, "Delete");
       remove.addEventListener("click", async () => {
         if (!confirmAction(`Delete this example of ${subject}?`)) return;
-        if (await busy(remove, errors, () => collection.removeExample(service.id, example.image_id))) await onChange();
+        if ((await busy(remove, errors, () => collection.removeExample(service.id, example.image_id))) !== undefined) await onChange();
       });
     }
     return h("li", { class: "example", "data-image-id": example.image_id }, full, remove);
@@ -118,8 +118,8 @@ function pager(page, onPage, what) {
 
 export async function renderCollection(view, serviceId) {
   const service = await services.get(serviceId);
-  const app = await applications.get(service.application_id);
-  const canEdit = app.role !== "USER";
+  const app = await applicationOf(service);
+  const canEdit = (service.role ?? app?.role) !== "USER";
   const counts = h("p", { class: "subtitle" });
   const subjectList = h("div", { class: "subject-list-area" });
   const detail = h("section", { class: "subject-panel card", "aria-labelledby": "subject-heading" });
@@ -186,7 +186,7 @@ export async function renderCollection(view, serviceId) {
       const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete subject ${subject}` }, "Delete subject");
       remove.addEventListener("click", async () => {
         if (!confirmAction(`Delete ${subject} and all ${photoCount.textContent}?`)) return;
-        if (await busy(remove, errors, () => collection.removeSubject(service.id, subject))) await select(null);
+        if ((await busy(remove, errors, () => collection.removeSubject(service.id, subject))) !== undefined) await select(null);
       });
       const rename = renameControl("subject", subject, async (name) => {
         await collection.renameSubject(service.id, subject, name);
@@ -244,10 +244,7 @@ export async function renderCollection(view, serviceId) {
 
   view.append(
     pageHeader(`Collection of ${service.name}`, {
-      crumbs: [
-        ["Applications", "#/applications"],
-        [app.name, `#/applications/${app.id}`],
-      ],
+      crumbs: serviceCrumbs(app),
       actions: h("a", { class: "button", href: `#/services/${service.id}/test` }, "Test this service"),
     }),
     counts,
