@@ -94,6 +94,9 @@ def create_service(page: Page, name: str, type_label: str) -> str:
     expect(card).to_be_visible()
     key = card.locator("code.key").inner_text().strip()
     assert UUID.match(key), f"the key shown is not a lower-case UUID: {key!r}"
+    card.get_by_role("button", name=f"Copy API key of {name}").click()
+    expect(card.locator(".copied")).to_have_text("Copied")
+    assert page.evaluate("() => navigator.clipboard.readText()") == key
     return key
 
 
@@ -304,5 +307,5 @@ def walk_first_run(page: Page, base_url: str, code: str) -> None:
 
 
 def test_owner_signs_up_builds_a_collection_and_recognises_a_face(fresh_server: ServerProcess, pages: Pages) -> None:
-    page = pages.open()
+    page = pages.open(permissions=["clipboard-read", "clipboard-write"])
     walk_first_run(page, fresh_server.url, setup_code(fresh_server))
