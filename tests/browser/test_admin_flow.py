@@ -276,7 +276,6 @@ def walk_first_run(page: Page, base_url: str, code: str) -> None:
     create_service(page, RECOGNITION, "Recognition")
     create_service(page, DETECTION, "Detection")
     create_service(page, VERIFICATION, "Verification")
-    shoot(page, "application")
 
     page.get_by_role("link", name=f"Collection of {RECOGNITION}").click()
     expect(heading(page)).to_have_text(f"Collection of {RECOGNITION}")
@@ -299,6 +298,11 @@ def walk_first_run(page: Page, base_url: str, code: str) -> None:
     open_test_page(page, VERIFICATION)
     verify(page)
     shoot(page, "test-verification")
+
+    # Back on the application: the requests just made are counted per service.
+    back_to_application(page)
+    expect(page.locator(f"li.service[data-service='{DETECTION}'] .usage")).to_contain_text("1 request in the last")
+    shoot(page, "application")
 
     page.get_by_role("link", name="Applications", exact=True).first.click()
     expect(page.locator("table.list")).to_contain_text(APPLICATION)

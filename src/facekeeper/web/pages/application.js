@@ -74,7 +74,7 @@ function usage(service) {
         }),
       );
       const words = `${stats.total.toLocaleString()} ${stats.total === 1 ? "request" : "requests"} in the last ${stats.days.length} days`;
-      replace(box, h("span", { class: "meta" }, words), bars);
+      replace(box, h("span", { class: "meta" }, words), stats.total ? bars : null);
     })
     .catch(() => replace(box));
   return box;
