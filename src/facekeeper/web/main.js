@@ -79,7 +79,13 @@ async function route() {
       renderNav();
       return go("/signin");
     }
-    replace(view, h("h1", { tabindex: -1 }, "Something went wrong"), h("p", { class: "error", role: "alert" }, describeError(error)));
+    const title = { 403: "No access", 404: "Not found" }[error.status] ?? "Something went wrong";
+    replace(
+      view,
+      h("h1", { tabindex: -1 }, title),
+      h("p", { class: "error", role: "alert" }, describeError(error)),
+      h("p", {}, h("a", { href: "#/applications" }, "Back to your applications")),
+    );
   }
   if (mine !== renderCount) return undefined; // a newer navigation already replaced this one
   renderNav();

@@ -26,9 +26,15 @@ function createForm() {
   return form;
 }
 
-function applicationTable(list) {
+function applicationTable(list, canCreate) {
   if (!list.length) {
-    return h("p", { class: "empty" }, "No applications yet. An application holds services: create one to get API keys.");
+    return h(
+      "p",
+      { class: "empty" },
+      canCreate
+        ? "No applications yet. An application holds services: create one to get API keys."
+        : "No applications yet: ask the owner of an application to add you as a member.",
+    );
   }
   return h(
     "table",
@@ -58,6 +64,6 @@ export async function renderApplications(view) {
   view.append(
     pageHeader("Applications", { subtitle: "An application groups services; each service has its own API key." }),
     canCreate ? createForm() : null,
-    h("section", { "aria-label": "Your applications" }, applicationTable(list)),
+    h("section", { "aria-label": "Your applications" }, applicationTable(list, canCreate)),
   );
 }

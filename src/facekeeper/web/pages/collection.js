@@ -87,6 +87,8 @@ function examplesGrid(service, subject, page, canEdit, onChange) {
       width: THUMBNAIL_SIDE,
       height: THUMBNAIL_SIDE,
     });
+    // A server that keeps no images (save_images_to_db off) answers an empty body: say so instead.
+    img.addEventListener("error", () => img.replaceWith(h("span", { class: "no-image" }, "No image stored")));
     const full = h("a", { href: collection.thumbnailUrl(service.id, example.image_id), target: "_blank", rel: "noopener" }, img);
     let remove = null;
     if (canEdit) {

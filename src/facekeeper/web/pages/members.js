@@ -42,6 +42,7 @@ function addMemberForm(app) {
     "form",
     { class: "inline-form", "aria-label": "Add a member" },
     h("div", { class: "row" }, field("Email of an existing account", email), field("Role", role), submit),
+    h("p", { class: "hint" }, "Accounts are made on the server with “facekeeper admin accounts create --email …”."),
     errors,
   );
   form.addEventListener("submit", async (event) => {
