@@ -311,5 +311,10 @@ def walk_first_run(page: Page, base_url: str, code: str) -> None:
 
 
 def test_owner_signs_up_builds_a_collection_and_recognises_a_face(fresh_server: ServerProcess, pages: Pages) -> None:
+    code = setup_code(fresh_server)
+    # What a person reads in the terminal: where the UI is, and what to do there with the code.
+    printed = fresh_server.stdout()
+    assert f"Web UI: {fresh_server.url}/" in printed, printed
+    assert f"open {fresh_server.url}/ and sign up with the setup code {code}" in printed, printed
     page = pages.open(permissions=["clipboard-read", "clipboard-write"])
-    walk_first_run(page, fresh_server.url, setup_code(fresh_server))
+    walk_first_run(page, fresh_server.url, code)

@@ -129,6 +129,7 @@ def serve(settings: Settings) -> int:
     host, port = sock.getsockname()[:2]
     shown = "localhost" if settings.host in ("0.0.0.0", "::") else host
     print(f"Facekeeper listening on http://{shown}:{port} (bound to {host}, data in {settings.data_dir.resolve()})")
+    print(f"Web UI: http://{shown}:{port}/ (sign in; applications, services and keys, face collections, test pages)")
     print(f"API docs: http://{shown}:{port}/docs")
     print(
         f"Create an API key: {_command_name()} service create --type recognition --name my-service "
