@@ -199,7 +199,11 @@ export async function facesFigure(imageUrl, marked, caption) {
     "aria-label": `${marked.length} ${marked.length === 1 ? "face" : "faces"} marked`,
   });
   let drawnScale = 0;
+  let seen = false;
   const draw = () => {
+    // Once the photo has been on the page and is taken off (a new result), stop watching it.
+    if (img.isConnected) seen = true;
+    else if (seen) return observer.disconnect();
     const scale = img.clientWidth / width;
     if (!scale || Math.abs(scale - drawnScale) < drawnScale * 0.03) return;
     drawnScale = scale;
@@ -209,7 +213,8 @@ export async function facesFigure(imageUrl, marked, caption) {
       ...marked.map((item, i) => faceGroup(item, i, placements[i], LANDMARK_SCREEN_PX / scale, fontSize)),
     );
   };
-  new ResizeObserver(draw).observe(img);
+  const observer = new ResizeObserver(draw);
+  observer.observe(img);
   const list = h(
     "ol",
     { class: "face-list" },
