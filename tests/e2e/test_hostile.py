@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.e2e.server import ServerFactory, ServerProcess, free_port, run_cli
-from tests.e2e.test_operations import enrol, large_group_photo, recognize
+from tests.e2e.test_operations import ALL_PLUGINS, enrol, large_group_photo, recognize
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 30
@@ -201,7 +201,7 @@ def test_sigterm_exits_within_its_bound_whatever_is_queued(server_factory: Serve
 
     def slow() -> int:
         try:
-            return recognize(victim.url, key, big).status_code
+            return recognize(victim.url, key, big, face_plugins=ALL_PLUGINS).status_code
         except requests.ConnectionError:
             return 0  # cut off by the shutdown: expected for queued work
 

@@ -141,6 +141,9 @@ def raw_post(
         conn.close()
 
 
+ALL_PLUGINS = "age,gender,mask,pose,landmarks,calculator"
+
+
 def large_group_photo(tmp_path: Path) -> Path:
     """five_faces.jpg scaled up 8x (5120x3416, ~17 MP, under the 5 MB file limit): slow to decode."""
     image = cv2.imread(str(GROUPS / "five_faces.jpg"))
@@ -301,12 +304,13 @@ def test_sigterm_lets_in_flight_requests_finish(server_factory: ServerFactory, t
     enrol(victim.url, key, "Barack Obama", "obama_1.jpg")  # also loads the models
     big = large_group_photo(tmp_path)
 
-    # 1. Slow requests whose bodies are all sent: several large images at once, queued on 2 cores.
+    # 1. Slow requests whose bodies are all sent: several large images at once, with every plugin (decoding
+    # alone became too fast to keep three in flight), queued on 2 cores.
     def slow_recognize() -> requests.Response:
-        return recognize(victim.url, key, big)
+        return recognize(victim.url, key, big, face_plugins=ALL_PLUGINS)
 
-    with ThreadPoolExecutor(4) as pool:
-        pending = [pool.submit(slow_recognize) for _ in range(3)]
+    with ThreadPoolExecutor(10) as pool:
+        pending = [pool.submit(slow_recognize) for _ in range(8)]
         time.sleep(0.5)  # all three uploaded; they queue on the 2 inference workers
         assert not all(f.done() for f in pending), "too fast to be in flight: make the image larger"
         # 2. A request still uploading when SIGTERM arrives: headers and half the body now, the rest after.
