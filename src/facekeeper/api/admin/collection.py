@@ -20,6 +20,7 @@ from facekeeper.api.deps import ServicesDep
 from facekeeper.api.inputs import json_object, read_body, upload_bytes
 from facekeeper.api.params import Params, uuid_path
 from facekeeper.api.paths import exact_path_param
+from facekeeper.api.schemas import ExampleOut, ExamplesPage
 from facekeeper.domain import Role, ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.formats import sniff
@@ -113,7 +114,7 @@ async def delete_subject(
 
 @router.get(
     "/examples",
-    response_model=schemas.ExamplesPage,
+    response_model=ExamplesPage,
     openapi_extra={"parameters": openapi.query("page", "size", "subject")},
 )
 async def list_examples(service_id: str, request: Request, session: SignedIn, services: ServicesDep) -> JSONResponse:
@@ -191,7 +192,7 @@ async def upload_examples(service_id: str, request: Request, session: SignedIn, 
     return JSONResponse({"results": results})
 
 
-@router.delete("/examples/{image_id}", response_model=schemas.ExampleOut)
+@router.delete("/examples/{image_id}", response_model=ExampleOut)
 async def delete_example(service_id: str, image_id: str, session: SignedIn, services: ServicesDep) -> JSONResponse:
     service = await _collection(services, session, service_id, Role.ADMINISTRATOR)
     example = await services.workers.database(services.examples.delete, service, uuid_path(image_id))

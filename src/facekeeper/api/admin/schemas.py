@@ -156,19 +156,6 @@ class RenamedSubject(BaseModel):
     subject: str
 
 
-class ExampleOut(BaseModel):
-    image_id: str
-    subject: str
-
-
-class ExamplesPage(BaseModel):
-    faces: list[ExampleOut]
-    page_number: int
-    page_size: int
-    total_pages: int
-    total_elements: int
-
-
 class UploadError(BaseModel):
     message: str
     code: int
