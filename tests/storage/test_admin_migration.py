@@ -6,26 +6,16 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from facekeeper.domain import Role, ServiceType
 from facekeeper.services.accounts import AccountService
 from facekeeper.services.api_keys import ApiKeyService
 from facekeeper.services.passwords import Passwords
-from facekeeper.storage.db import MIGRATIONS_DIR, Database
+from facekeeper.storage.db import Database
+from tests.storage.migrating import migrate
 
 ADMIN_TABLES = {"account", "application", "membership", "admin_session", "setup_code", "service_usage"}
-
-
-def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def _populate_0003(db: Database) -> dict[str, str]:
@@ -105,12 +95,12 @@ def _collection_rows(db: Database) -> list[tuple[object, ...]]:
 def test_0004_upgrade_and_downgrade_on_a_populated_database(database_url: str) -> None:
     db = Database(database_url)
     try:
-        _migrate(db, "0003")
+        migrate(db, "0003")
         keys = _populate_0003(db)
         before = _collection_rows(db)
         assert len(before) == 3
 
-        _migrate(db, "0004")
+        migrate(db, "0004")
         assert _collection_rows(db) == before
         assert set(inspect(db.engine).get_table_names()) >= ADMIN_TABLES
         with db.engine.connect() as connection:
@@ -130,7 +120,7 @@ def test_0004_upgrade_and_downgrade_on_a_populated_database(database_url: str) -
             assert connection.execute(text("SELECT count(*) FROM application")).scalar_one() == 1
         AccountService(db, Passwords(8, 1)).create("owner@example.com", "password 1", Role.OWNER)
 
-        _migrate(db, "0003", down=True)
+        migrate(db, "0003", down=True)
         assert not ADMIN_TABLES & set(inspect(db.engine).get_table_names())
         assert "application_id" not in {c["name"] for c in inspect(db.engine).get_columns("service")}
         after = [row for row in _collection_rows(db) if row[0] != "later"]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from facekeeper.storage.db import MIGRATIONS_DIR, Database
+from facekeeper.storage.db import Database
+from tests.storage.migrating import migrate
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -19,18 +18,10 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-def upgrade_to(db: Database, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-
 def test_examples_made_at_0001_survive_and_get_no_hash(url: str) -> None:
     db = Database(url)
     try:
-        upgrade_to(db, "0001")
+        migrate(db, "0001")
         with db.engine.begin() as connection:
             connection.execute(
                 text(

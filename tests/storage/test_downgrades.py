@@ -9,20 +9,10 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from facekeeper.storage.db import MIGRATIONS_DIR, Database
-
-
-def _migrate(db: Database, direction: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
+from facekeeper.storage.db import Database
+from tests.storage.migrating import migrate
 
 
 def _counts(db: Database) -> dict[str, int]:
@@ -35,7 +25,7 @@ def _counts(db: Database) -> dict[str, int]:
 
 def test_downgrade_to_the_first_revision_loses_nothing(database_url: str) -> None:
     db = Database(database_url)
-    _migrate(db, "upgrade", "0001")
+    migrate(db, "0001")
     with db.engine.begin() as connection:  # rows written the way the code at 0001 wrote them
         service_id = str(uuid.uuid4())
         connection.execute(
@@ -75,7 +65,7 @@ def test_downgrade_to_the_first_revision_loses_nothing(database_url: str) -> Non
     assert before == {"service": 1, "subject": 1, "example": 3, "example_image": 3}
     db.upgrade()
     assert _counts(db) == before
-    _migrate(db, "downgrade", "0001")
+    migrate(db, "0001", down=True)
     assert _counts(db) == before
     db.upgrade()  # and the chain goes up again over the same rows
     assert _counts(db) == before

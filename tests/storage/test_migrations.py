@@ -5,27 +5,17 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from facekeeper.domain import ServiceType
-from facekeeper.storage.db import MIGRATIONS_DIR, Database
+from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
-
-
-def upgrade_to(db: Database, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+from tests.storage.migrating import migrate
 
 
 def test_0003_change_log_on_a_populated_0002_database(database_url: str) -> None:
     db = Database(database_url)
-    upgrade_to(db, "0002")
+    migrate(db, "0002")
     ids: dict[str, list[str]] = {}
     with db.engine.begin() as connection:  # rows written the way the code at 0002 wrote them
         for service_name, example_total in (("big", 5), ("small", 2), ("empty", 0)):
@@ -84,11 +74,7 @@ def test_0003_change_log_on_a_populated_0002_database(database_url: str) -> None
 
 
 def test_0003_downgrades_to_0002_and_upgrades_again(database: Database) -> None:
-    with database.engine.begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0002")
+    migrate(database, "0002", down=True)
     database.upgrade()
     with database.transaction() as session:
         ServiceRepository(session).add("after", ServiceType.RECOGNITION, str(uuid.uuid4()))

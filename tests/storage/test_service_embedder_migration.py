@@ -6,29 +6,16 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from facekeeper.domain import ServiceType
 from facekeeper.storage.collection_rows import CollectionRows
-from facekeeper.storage.db import MIGRATIONS_DIR, Database
+from facekeeper.storage.db import Database
 from facekeeper.storage.pending import PendingEmbeddings, PendingRow
 from facekeeper.storage.repositories import ServiceRepository
+from tests.storage.migrating import migrate
 
 SFACE = "sface.Calculator@2021dec_int8bq"
-
-
-def _config(connection: object) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["connection"] = connection
-    return config
-
-
-def move_to(db: Database, revision: str, *, down: bool = False) -> None:
-    with db.engine.begin() as connection:
-        (command.downgrade if down else command.upgrade)(_config(connection), revision)
 
 
 def populate_at_0004(db: Database) -> dict[str, list[str]]:
@@ -108,7 +95,7 @@ def snapshot(db: Database) -> dict[str, list[tuple[object, ...]]]:
 def test_0005_makes_every_existing_service_sface_and_loses_nothing(database_url: str) -> None:
     db = Database(database_url)
     try:
-        move_to(db, "0004")
+        migrate(db, "0004")
         ids = populate_at_0004(db)
         before = snapshot(db)
         db.upgrade()
@@ -141,7 +128,7 @@ def test_0005_makes_every_existing_service_sface_and_loses_nothing(database_url:
 def test_0005_downgrades_to_0004_keeping_every_row_and_upgrades_again(database_url: str) -> None:
     db = Database(database_url)
     try:
-        move_to(db, "0004")
+        migrate(db, "0004")
         populate_at_0004(db)
         before = snapshot(db)
         db.upgrade()
@@ -153,7 +140,7 @@ def test_0005_downgrades_to_0004_keeping_every_row_and_upgrades_again(database_u
             PendingEmbeddings(session).add(
                 people.id, "sface-flip", [PendingRow(str(first), np.ones(4, np.float32), "x")]
             )
-        move_to(db, "0004", down=True)
+        migrate(db, "0004", down=True)
         assert snapshot(db) == before
         tables = inspect(db.engine).get_table_names()
         assert "pending_embedding" not in tables

@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from facekeeper.storage.db import MIGRATIONS_DIR, Database
+from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import SubjectRepository
-
-
-def migrate(db: Database, revision: str, *, down: bool = False) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
+from tests.storage.migrating import migrate
 
 
 def subject_indexes(db: Database) -> set[str]:
