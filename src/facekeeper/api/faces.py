@@ -27,7 +27,7 @@ _IMAGE_CONTENT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _image_response(content: bytes) -> Response:
+def image_response(content: bytes) -> Response:
     """The stored original with its real media type (empty when none: CompreFace's 200)."""
     found = sniff(content)
     media_type = found.media_type if found else "application/octet-stream"
@@ -113,11 +113,11 @@ async def delete_example(image_id: str, service: RecognitionServiceDep, services
 async def download_example_image(image_id: str, service: RecognitionServiceDep, services: ServicesDep) -> Response:
     """The stored original; an empty 200 when there is none (CompreFace's behaviour)."""
     content = await services.workers.database(services.examples.image, service, uuid_path(image_id))
-    return _image_response(content)
+    return image_response(content)
 
 
 @static_router.get("/{api_key}/images/{image_id}", response_class=Response, responses=_IMAGE_CONTENT)
 async def static_example_image(api_key: str, image_id: str, services: ServicesDep) -> Response:
     """For `<img src>`: the key is in the path, so no header is needed."""
     content = await services.workers.database(services.examples.image_by_api_key, api_key, uuid_path(image_id))
-    return _image_response(content)
+    return image_response(content)

@@ -17,13 +17,13 @@ from facekeeper.api import openapi
 from facekeeper.api.admin import schemas
 from facekeeper.api.admin.deps import SignedIn
 from facekeeper.api.deps import ServicesDep
+from facekeeper.api.faces import image_response
 from facekeeper.api.inputs import json_object, read_body, upload_bytes
 from facekeeper.api.params import Params, uuid_path
 from facekeeper.api.paths import exact_path_param
 from facekeeper.api.schemas import ExampleOut, ExamplesPage
 from facekeeper.domain import Role, ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.formats import sniff
 from facekeeper.inference.thumbnails import thumbnail
 from facekeeper.services.bundle import Services
 from facekeeper.services.examples import check_example_subject
@@ -32,7 +32,6 @@ from facekeeper.services.sessions import AdminSession
 router = APIRouter(prefix="/admin/services/{service_id}", tags=["admin: collections"], responses=openapi.ADMIN_ERRORS)
 _SUBJECT_BODY = openapi.json_request({"$ref": "#/components/schemas/SubjectOut"})
 MAX_FILES_PER_UPLOAD = 64
-_IMAGE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 
 
 async def _collection(services: Services, session: AdminSession, service_id: str, need: Role) -> ServiceRecord:
@@ -217,8 +216,5 @@ async def example_image(
     content = await services.workers.database(services.examples.image, service, uuid_path(image_id))
     if content and max_side:
         limit = services.settings.max_image_pixels
-        content = await services.workers.inference(thumbnail, content, max_side, limit)
-        return Response(content, media_type="image/jpeg", headers=_IMAGE_HEADERS)
-    found = sniff(content)
-    media_type = found.media_type if found else "application/octet-stream"
-    return Response(content, media_type=media_type, headers=_IMAGE_HEADERS)
+        content = await services.workers.inference(thumbnail, content, max_side, limit)  # a JPEG
+    return image_response(content)
