@@ -61,6 +61,16 @@ def gated_api(tmp_path: Path, gated: GatedDetector) -> Iterator[Api]:
     gated.gate.set()
 
 
+@pytest.fixture
+def patient_api(tmp_path: Path, gated: GatedDetector) -> Iterator[Api]:
+    """A request deadline far beyond what the test waits for: with 1 s (`gated_api`), a loaded machine reached
+    the deadline before a 0.5 s body timeout and answered 503 instead of 408 (CI, stop 14)."""
+    settings = squares.test_settings(data_dir=tmp_path, detector="gated", request_timeout_s=30.0, body_timeout_s=0.5)
+    with TestClient(create_app(settings, _registry(gated))) as client:
+        yield Api(client)
+    gated.gate.set()
+
+
 def _multipart(data: bytes) -> tuple[bytes, str]:
     boundary = "deadline-test"
     body = (
@@ -90,7 +100,7 @@ def test_a_request_past_its_deadline_gets_a_json_503(gated_api: Api, gated: Gate
     assert elapsed < 8, "answered at the deadline, not when the model finished"
 
 
-def test_work_of_a_client_that_left_is_dropped_before_it_starts(gated_api: Api, gated: GatedDetector) -> None:
+def test_work_of_a_client_that_left_is_dropped_before_it_starts(patient_api: Api, gated: GatedDetector) -> None:
     """Issue 9: two abandoned uploads held the workers; the next detect waited 33 s. With one inference
     worker busy, a second request whose client disconnects must never reach the model."""
     body, content_type = _multipart(one_face(RED))
@@ -111,17 +121,19 @@ def test_work_of_a_client_that_left_is_dropped_before_it_starts(gated_api: Api, 
         async def second_send(message: Message) -> None:
             raise AssertionError(f"nobody is there to answer: {message}")
 
-        app = gated_api.client.app
+        app = patient_api.client.app
 
         async def first() -> None:
-            await app(_scope(gated_api, DETECT, content_type, len(body)), first_receive, first_send)
+            await app(_scope(patient_api, DETECT, content_type, len(body)), first_receive, first_send)
 
         async def second() -> None:
-            await app(_scope(gated_api, DETECT, content_type, len(body)), second_receive, second_send)
+            await app(_scope(patient_api, DETECT, content_type, len(body)), second_receive, second_send)
 
         async with anyio.create_task_group() as group:
             group.start_soon(first)
-            await anyio.sleep(0.3)  # the first request holds the only inference worker
+            with anyio.fail_after(8):
+                while gated.calls == 0:  # until the first request holds the only inference worker
+                    await anyio.sleep(0.02)
             group.start_soon(second)
             await anyio.sleep(0.3)  # the second waits in the queue
             client_left.set()
@@ -129,14 +141,14 @@ def test_work_of_a_client_that_left_is_dropped_before_it_starts(gated_api: Api, 
             gated.gate.set()  # the worker frees up: a queued job would run now
         done.set()
 
-    assert gated_api.client.portal is not None
-    gated_api.client.portal.call(scenario)
+    assert patient_api.client.portal is not None
+    patient_api.client.portal.call(scenario)
     time.sleep(0.3)
     assert gated.calls == 1
     assert sent[0]["status"] == 200
 
 
-def test_a_stalled_body_gets_a_json_408(gated_api: Api) -> None:
+def test_a_stalled_body_gets_a_json_408(patient_api: Api) -> None:
     body, content_type = _multipart(one_face(RED))
     sent: list[Message] = []
 
@@ -152,11 +164,11 @@ def test_a_stalled_body_gets_a_json_408(gated_api: Api) -> None:
         async def send(message: Message) -> None:
             sent.append(message)
 
-        await gated_api.client.app(_scope(gated_api, DETECT, content_type, len(body)), receive, send)
+        await patient_api.client.app(_scope(patient_api, DETECT, content_type, len(body)), receive, send)
 
-    assert gated_api.client.portal is not None
+    assert patient_api.client.portal is not None
     started = time.monotonic()
-    gated_api.client.portal.call(scenario)
+    patient_api.client.portal.call(scenario)
     assert time.monotonic() - started < 8
     assert sent[0]["status"] == 408
     answer = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
