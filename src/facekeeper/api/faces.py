@@ -14,24 +14,20 @@ from facekeeper.api.params import Params, uuid_path
 from facekeeper.api.paths import WholeCollection
 from facekeeper.domain import Example
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.formats import FORMATS, sniff
 from facekeeper.services.examples import check_example_subject
+from facekeeper.services.images import MEDIA_TYPES, media_type
 
 router = APIRouter(prefix="/api/v1/recognition/faces", tags=["examples"], responses=openapi.ERRORS)
 static_router = APIRouter(prefix="/api/v1/static", tags=["examples"])
 # Both image routes are authenticated (header or key in the path): no shared cache may keep an answer,
 # or it would hand one tenant's faces (or the empty cross-tenant answer) to another.
 _IMAGE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-_IMAGE_CONTENT: dict[int | str, dict[str, Any]] = {
-    200: {"content": {f.media_type: {} for f in FORMATS} | {"application/octet-stream": {}}}
-}
+_IMAGE_CONTENT: dict[int | str, dict[str, Any]] = {200: {"content": {media: {} for media in MEDIA_TYPES}}}
 
 
 def image_response(content: bytes) -> Response:
     """The stored original with its real media type (empty when none: CompreFace's 200)."""
-    found = sniff(content)
-    media_type = found.media_type if found else "application/octet-stream"
-    return Response(content, media_type=media_type, headers=_IMAGE_HEADERS)
+    return Response(content, media_type=media_type(content), headers=_IMAGE_HEADERS)
 
 
 def _example_json(example: Example) -> dict[str, str]:

@@ -24,9 +24,9 @@ from facekeeper.api.paths import exact_path_param
 from facekeeper.api.schemas import ExampleOut, ExamplesPage
 from facekeeper.domain import Role, ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
-from facekeeper.inference.thumbnails import thumbnail
 from facekeeper.services.bundle import Services
 from facekeeper.services.examples import check_example_subject
+from facekeeper.services.images import thumbnail
 from facekeeper.services.sessions import AdminSession
 
 router = APIRouter(prefix="/admin/services/{service_id}", tags=["admin: collections"], responses=openapi.ADMIN_ERRORS)
