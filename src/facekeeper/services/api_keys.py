@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+from sqlalchemy.exc import IntegrityError
+
 from facekeeper.domain import ServiceRecord, ServiceType, has_forbidden_name_characters, is_canonical_uuid
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.storage.admin import ApplicationRepository
@@ -55,6 +57,17 @@ class ApiKeyService:
         """In `application_id`, or in the "Default" application (made when missing): the CLI's services are
         the admin API's services too. Names stay unique across applications, so the CLI can name one."""
         validate_service_name(name)
+        try:
+            return self._create(name, service_type, application_id)
+        except IntegrityError:
+            # On PostgreSQL another process made this name, or the "Default" application, after our lookups
+            # (SQLite serialises writers): look again, which finds either.
+            try:
+                return self._create(name, service_type, application_id)
+            except IntegrityError:
+                raise FacekeeperError(Error.SERVICE_NAME_TAKEN, name=name) from None
+
+    def _create(self, name: str, service_type: ServiceType, application_id: str | None) -> ServiceRecord:
         with self.db.transaction(write=True) as session:
             services = ServiceRepository(session)
             if services.by_name(name) is not None:
