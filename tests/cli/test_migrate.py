@@ -67,6 +67,8 @@ def test_migrate_prints_progress_and_the_switch(data: Path, capsys: pytest.Captu
     assert out.strip() == "Service 'people' now uses embedder colours-v2: 3 examples."
     assert "migrate people to colours-v2: 3/3 (100%)" in err
     assert run("service", "list", "--json", "--data-dir", str(data)) == 0
+    listed = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
+    assert listed["people"]["embedder"] == "colours-v2"  # the list shows what each collection is built with
     assert run("migrate", "--service", "people", "--status", "--data-dir", str(data)) == 0
     assert "uses embedder colours-v2 (3 examples)" in capsys.readouterr().out
 

@@ -178,7 +178,7 @@ def test_cli_key_changes_apply_to_the_running_server(server: ServerProcess) -> N
     assert match is not None and match["subject"] == "Barack Obama" and match["similarity"] > 0.5
 
     listed = server.cli_json("service", "list")
-    assert {"name": "ops-lifecycle", "type": "recognition", "api_key": new_key} in listed
+    assert {"name": "ops-lifecycle", "type": "recognition", "api_key": new_key, "embedder": "sface"} in listed
 
     deleted = server.cli_json("service", "delete", "ops-lifecycle")
     assert deleted["name"] == "ops-lifecycle"

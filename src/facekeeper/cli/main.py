@@ -29,7 +29,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _service_json(service: ServiceRecord) -> dict[str, Any]:
-    return {"name": service.name, "type": service.type.name.lower(), "api_key": service.api_key}
+    found = {"name": service.name, "type": service.type.name.lower(), "api_key": service.api_key}
+    if service.type is ServiceType.RECOGNITION:  # only a collection has an embedder
+        found["embedder"] = service.embedder
+    return found
 
 
 def _print_services(services: list[ServiceRecord], as_json: bool) -> None:
@@ -37,7 +40,8 @@ def _print_services(services: list[ServiceRecord], as_json: bool) -> None:
         print(json.dumps([_service_json(s) for s in services]))
         return
     for s in services:
-        print(f"{s.api_key}  {s.type.name.lower():<12}  {s.name}")
+        embedder = s.embedder if s.type is ServiceType.RECOGNITION else "-"
+        print(f"{s.api_key}  {s.type.name.lower():<12}  {embedder:<12}  {s.name}")
 
 
 def _service_command(args: argparse.Namespace) -> int:
