@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml requirements.txt requirements-models.txt requirements-r
 run: $(STAMP)
 	$(BIN)/facekeeper serve --host 0.0.0.0 --port 8000 --data-dir ./data
 
+# One pytest worker per core: most tests run on one thread (models at one thread, servers one at a time), so
+# a 2-core machine halves the wall time. A module's tests stay on one worker and share its fixtures.
+PYTEST_WORKERS ?= auto
 test: $(STAMP) lint chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool). Install it when it
 # is missing and apt-get can run; otherwise they skip, or fail under CI.
@@ -37,7 +40,7 @@ chromium:
 	}
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not models and not slow"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope -m "not models and not slow"
 
 # Static checks run before every test run: lint, formatting and types (mypy, strict; see pyproject.toml).
 lint: $(STAMP)

@@ -5,6 +5,7 @@ no server answers)."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ from tests.support import squares
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"  # tests/browser writes them
+_run_started = time.time()
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 
 POSTGRES_URL = os.environ.get("FACEKEEPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -105,3 +108,18 @@ def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _run_started
+    _run_started = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Says where this run's browser screenshots are, so a person can look at them. Read from the directory,
+    not from the tests: under `pytest -n` they were taken in worker processes."""
+    taken = sorted(p for p in SCREENSHOTS.glob("*.png") if p.stat().st_mtime >= _run_started)
+    if taken:
+        terminalreporter.section("browser screenshots")
+        for path in taken:
+            terminalreporter.write_line(os.path.relpath(path))

@@ -18,6 +18,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect, sync_playwright
 
+from tests.conftest import SCREENSHOTS
 from tests.e2e.conftest import server_factory
 from tests.e2e.server import ServerFactory, ServerProcess
 
@@ -38,7 +39,6 @@ CHROMIUM_FLAGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 SETUP_CODE = re.compile(r"setup code ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})")
 OWNER_EMAIL = "owner@example.com"
 OWNER_PASSWORD = "correct horse battery"
@@ -124,9 +124,6 @@ def pages(browser: Browser) -> Iterator[Pages]:
     assert not problems, problems
 
 
-TAKEN: list[Path] = []
-
-
 def shoot(page: Page, name: str) -> None:
     """Screenshots the page at desktop and phone width (`test-output/screenshots/<name>-<desktop|phone>.png`
     at the repository's root); at phone width nothing may stick out sideways."""
@@ -136,16 +133,7 @@ def shoot(page: Page, name: str) -> None:
         assert_no_horizontal_overflow(page)
         path = SCREENSHOTS / f"{name}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
-        TAKEN.append(path)
     page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Says where this run's screenshots are, so a person can look at them."""
-    if TAKEN:
-        terminalreporter.section("browser screenshots")
-        for path in TAKEN:
-            terminalreporter.write_line(os.path.relpath(path))
 
 
 def assert_no_horizontal_overflow(page: Page) -> None:

@@ -348,8 +348,10 @@ def test_sigterm_lets_in_flight_requests_finish(server_factory: ServerFactory, t
         assert json.loads(late.body)["result"][0]["subjects"][0]["subject"] == "Barack Obama"
 
     assert victim.process is not None
-    assert victim.process.wait(timeout=10) == 0, "exits by itself, cleanly, once drained"
-    assert time.monotonic() - sent_at < 10
+    # Within the documented bound (shutdown_timeout_s, 30 s), by itself and cleanly, once drained. Draining
+    # eight large all-plugin recognitions took 12 s with another test run on the same 2 cores.
+    assert victim.process.wait(timeout=30) == 0, "exits by itself, cleanly, once drained"
+    assert time.monotonic() - sent_at < 30
     # Answered after the shutdown began (the held-back upload at least; how many of the large ones were
     # still queued depends on the machine's speed), and logged.
     log = victim.stderr().splitlines()

