@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         description="Runtime the models run on: `auto` measures each model on every installed runtime and "
         "precision at load time and keeps the fastest; onnxruntime is the fallback.",
     )
+    runtime_precision: Literal["auto", "f32"] = Field(
+        "auto",
+        description="Precisions a runtime may compute in: `auto` also tries bf16 and f16 where the CPU computes "
+        "them natively (kept only when their outputs agree with f32); `f32` keeps every model at full "
+        "precision, so answers do not depend on the CPU.",
+    )
     plugins: str = Field(
         "age,gender,mask,pose",
         description="Face plugins the server offers (comma-separated slugs, like CompreFace's EXTRA_PLUGINS); "

@@ -63,11 +63,13 @@ class RuntimeOptions:
     choice: RuntimeChoice = "onnxruntime"
     callers: int = 1
     decisions: Path | None = None
+    full_precision_only: bool = False  # `runtime_precision=f32`: never bf16 or f16
 
     @classmethod
     def of(cls, settings: Settings) -> RuntimeOptions:
         return cls(
             choice=settings.runtime,
+            full_precision_only=settings.runtime_precision == "f32",
             callers=settings.inference_workers,
             decisions=settings.data_dir / "models" / DECISIONS_FILE,
         )

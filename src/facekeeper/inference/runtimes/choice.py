@@ -67,6 +67,7 @@ def candidates(options: RuntimeOptions, runtimes: Sequence[Runtime] | None = Non
         for runtime in everything
         if options.choice in (AUTO, runtime.name)
         for precision in runtime.precisions()
+        if precision == "f32" or not options.full_precision_only
     ]
     if not chosen:
         logger.warning("runtime %s is not installed here: models run on %s", options.choice, fallback.label)
