@@ -132,6 +132,19 @@ def chunks(ids: list[str]) -> Iterator[list[str]]:
         yield ids[start : start + MAX_IDS_PER_STATEMENT]
 
 
+_SUBJECTS_WRITTEN = "facekeeper.subjects_written"
+
+
+def mark_subjects_written(session: Session) -> None:
+    """Note that this transaction inserted, renamed or deleted subject rows. Every statement that does
+    calls this, so a collection write can log a change even when no example moved (see SUBJECTS_ONLY)."""
+    session.info[_SUBJECTS_WRITTEN] = True
+
+
+def subjects_written(session: Session) -> bool:
+    return bool(session.info.get(_SUBJECTS_WRITTEN))
+
+
 @dataclass(frozen=True)
 class SubjectRecord:
     id: str
@@ -155,6 +168,7 @@ class SubjectRepository:
         record = SubjectRecord(new_id(), name)
         self.session.add(SubjectTable(id=record.id, service_id=service_id, name=name, name_folded=name.casefold()))
         self.session.flush()
+        mark_subjects_written(self.session)
         return record
 
     def names(self, service_id: str) -> list[str]:
@@ -187,13 +201,18 @@ class SubjectRepository:
         self.session.execute(
             update(SubjectTable).where(SubjectTable.id == subject_id).values(name=name, name_folded=name.casefold())
         )
+        mark_subjects_written(self.session)
 
     def delete(self, subject_id: str) -> None:
         self.session.execute(delete(SubjectTable).where(SubjectTable.id == subject_id))
+        mark_subjects_written(self.session)
 
     def delete_all(self, service_id: str) -> int:
         result = self.session.execute(delete(SubjectTable).where(SubjectTable.service_id == service_id))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        deleted = int(result.rowcount)  # type: ignore[attr-defined]
+        if deleted:
+            mark_subjects_written(self.session)
+        return deleted
 
 
 class ExampleRepository:
