@@ -33,7 +33,8 @@ recall@1 of approximate search on the same kind of data when faiss is installed)
     .venv/bin/python benchmarks/scale.py --sizes 10000 --duration 5       # a quick look
 
 FACEKEEPER_* variables apply to the servers (e.g. FACEKEEPER_APPROXIMATE_SEARCH). `--approximate` sets
-approximate search for the benchmark's service above `--approximate-min` examples.
+approximate search for the benchmark's service above `--approximate-min` examples. FACEKEEPER_SCALE_POSTGRES_PREFIX
+names the PostgreSQL databases (default `fk_scale`: `fk_scale_<size>_<per subject>`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_FACES = REPO.parent / "shared" / "faces"
 FIXTURE_FACES = REPO / "tests" / "fixtures" / "faces"
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+# Databases are named <prefix>_<size>_<per subject>: a prefix of one's own keeps runs from two checkouts on one
+# PostgreSQL server from dropping each other's stores.
+POSTGRES_PREFIX = os.environ.get("FACEKEEPER_SCALE_POSTGRES_PREFIX", "fk_scale")
 SERVICE = "scale"
 SEED_BATCH = 20_000
 DELETE_SUBJECTS = 3
@@ -390,6 +394,10 @@ def find_photos() -> Photos:
     return Photos(enrol[0][2], enrol[:3], enrol[3][1])
 
 
+def postgres_database(size: int, per_subject: int) -> str:
+    return f"{POSTGRES_PREFIX}_{size}_{per_subject}"
+
+
 def reset_postgres(name: str) -> str:
     engine = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
@@ -410,7 +418,7 @@ def prepare_store(
     embedder = default_registry().build_embedder(settings.embedder, settings)
     data_dir = work / f"{backend}-{size}-{per_subject}"
     marker = data_dir / "seeded.json"
-    database_url = f"{POSTGRES_SERVER}/fk_scale_{size}_{per_subject}" if backend == "postgresql" else None
+    database_url = f"{POSTGRES_SERVER}/{postgres_database(size, per_subject)}" if backend == "postgresql" else None
     if keep and marker.is_file():
         seeded = json.loads(marker.read_text())
         if seeded["calculator"] == embedder.version:
@@ -579,7 +587,7 @@ def restore_subjects(work: Path, size: int, backend: str, per_subject: int) -> N
     if not marker.is_file():
         return
     seeded = json.loads(marker.read_text())
-    database_url = f"{POSTGRES_SERVER}/fk_scale_{size}_{per_subject}" if backend == "postgresql" else None
+    database_url = f"{POSTGRES_SERVER}/{postgres_database(size, per_subject)}" if backend == "postgresql" else None
     db = Database(Settings(data_dir=data_dir, database_url=database_url).resolved_database_url)
     service = ApiKeyService(db).recognition_service(SERVICE)
     rng = np.random.default_rng()
@@ -625,7 +633,7 @@ def main() -> None:
                 if backend == "postgresql" and not args.keep:
                     drop = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
                     with drop.connect() as connection:
-                        name = f"fk_scale_{size}_{args.per_subject}"
+                        name = postgres_database(size, args.per_subject)
                         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                     drop.dispose()
 
