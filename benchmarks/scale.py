@@ -25,8 +25,9 @@ Prints exactly one line per size and backend on stdout:
     scale n=<N> backend=<sqlite|postgresql> load_s=<x> rss_mb=<x> index_mb=<x> recognize_p50_ms=<x> ...
 
 and details on stderr (`scale-detail ...`: database load time, peak RSS during the load, ?subject= and
-GET /subjects and consistence/status times, whether the real faces were found top-1; `scale-recall ...`:
-recall@1 of approximate search on the same kind of data when faiss is installed).
+GET /subjects (as repeated, and right after a subject was created) and consistence/status times, whether
+the real faces were found top-1; `scale-recall ...`: recall@1 of approximate search on the same kind of
+data when faiss is installed).
 
     .venv/bin/python benchmarks/scale.py                                   # 10k, 100k on both backends
     .venv/bin/python benchmarks/scale.py --sizes 1000000 --backends sqlite --work /tmp/fk-scale
@@ -247,6 +248,15 @@ class Client:
         answer.raise_for_status()
         return elapsed
 
+    def listed_after_a_change(self) -> float:
+        """GET /subjects (ms) right after a subject was created: the list cannot come from what the server
+        kept for the previous revision."""
+        name = f"listed-{uuid.uuid4().hex[:12]}"
+        self.session.post(f"{self.base}/subjects", json={"subject": name}).raise_for_status()
+        elapsed = self.timed_get("/subjects")
+        self.session.delete(f"{self.base}/subjects/{name}").raise_for_status()
+        return elapsed
+
     def timed_delete(self, path: str) -> float:
         started = time.perf_counter()
         answer = self.session.delete(f"{self.base}{path}")
@@ -328,6 +338,17 @@ def foreign_write(data_dir: Path, database_url: str | None, vector: list[float])
     return subject, float(line)
 
 
+class _StoredEmbedder:
+    """The pipeline as storing a ready vector needs it: the check that the vector comes from the service's
+    embedder asks only for that embedder's version (no model is loaded)."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def embedder_for(self, name: str | None) -> _StoredEmbedder:
+        return self
+
+
 def write_one(subject: str, data_dir: Path, database_url: str | None) -> None:
     """The other process: one example through the same use case as every writer, then its commit time."""
     from facekeeper.index.memory import InMemoryIndex
@@ -340,8 +361,8 @@ def write_one(subject: str, data_dir: Path, database_url: str | None) -> None:
     db = Database(settings.resolved_database_url)
     service = ApiKeyService(db).recognition_service(SERVICE)
     collections = FaceCollections(db, InMemoryIndex())
-    examples = ExampleService(collections, None, False)  # type: ignore[arg-type]  # embeddings only
     calculator = sys.argv[sys.argv.index("--calculator") + 1]
+    examples = ExampleService(collections, _StoredEmbedder(calculator), False)  # type: ignore[arg-type]
     examples.store(service, [NewExample(subject, vector, calculator, None, None)])
     print(f"{time.time():.6f}", flush=True)
     collections.shutdown()
@@ -559,6 +580,7 @@ def measure(size: int, backend: str, args: argparse.Namespace, photos: Photos, w
         page0 = statistics.median(client.timed_get("/faces") for _ in range(21))
         by_subject = statistics.median(client.timed_get("/faces", subject="delete-me-0") for _ in range(21))
         subjects = statistics.median(client.timed_get("/subjects") for _ in range(5))
+        subjects_changed = statistics.median(client.listed_after_a_change() for _ in range(5))
         status = statistics.median(timed_status(server) for _ in range(21))
         deletes = statistics.median(client.timed_delete(f"/subjects/delete-me-{k}") for k in range(DELETE_SUBJECTS))
         detail(
@@ -567,6 +589,7 @@ def measure(size: int, backend: str, args: argparse.Namespace, photos: Photos, w
             recognize_requests=f"{len(alone)}/{len(busy)}/{len(mixed)}",
             list_subject_ms=f"{by_subject:.1f}",
             list_subjects_ms=f"{subjects:.1f}",
+            list_subjects_changed_ms=f"{subjects_changed:.1f}",
             status_ms=f"{status:.1f}",
         )
     return (
