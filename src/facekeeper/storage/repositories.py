@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Select, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Select, Text, bindparam, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from facekeeper.domain import Example, ServiceRecord, ServiceType, new_id
@@ -177,6 +178,20 @@ class SubjectRepository:
                 select(SubjectTable.name).where(SubjectTable.service_id == service_id).order_by(SubjectTable.id)
             )
         )
+
+    def names_json(self, service_id: str) -> str:
+        """`names` as one compact JSON array, built by the database: at 200,000 subjects, making a Python
+        row of each and encoding the list took longer than the database's own walk of the index."""
+        mine = SubjectTable.service_id == service_id
+        if self.session.get_bind().dialect.name == "postgresql":
+            array = func.array_to_json(func.array_agg(aggregate_order_by(SubjectTable.name, SubjectTable.id)))
+            statement = select(func.coalesce(cast(array, Text), "[]")).where(mine)
+        else:
+            # SQLite (3.40) has no ORDER BY inside an aggregate; it never flattens an ordered subquery into an
+            # aggregate query, so the rows reach json_group_array in the subquery's order.
+            ordered = select(SubjectTable.name).where(mine).order_by(SubjectTable.id).subquery()
+            statement = select(func.json_group_array(ordered.c.name))
+        return self.session.scalar(statement) or "[]"
 
     def page(self, service_id: str, search: str, page: int, size: int) -> tuple[list[tuple[str, int]], int]:
         """(name, example count) of the subjects whose name contains `search` (ignoring case), in name
