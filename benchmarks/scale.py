@@ -25,15 +25,17 @@ Prints exactly one line per size and backend on stdout:
     scale n=<N> backend=<sqlite|postgresql> load_s=<x> rss_mb=<x> index_mb=<x> recognize_p50_ms=<x> ...
 
 and details on stderr (`scale-detail ...`: database load time, peak RSS during the load, ?subject= and
-GET /subjects and consistence/status times, whether the real faces were found top-1; `scale-recall ...`:
-recall@1 of approximate search on the same kind of data when faiss is installed).
+GET /subjects (as repeated, and right after a subject was created) and consistence/status times, whether
+the real faces were found top-1; `scale-recall ...`: recall@1 of approximate search on the same kind of
+data when faiss is installed).
 
     .venv/bin/python benchmarks/scale.py                                   # 10k, 100k on both backends
     .venv/bin/python benchmarks/scale.py --sizes 1000000 --backends sqlite --work /tmp/fk-scale
     .venv/bin/python benchmarks/scale.py --sizes 10000 --duration 5       # a quick look
 
 FACEKEEPER_* variables apply to the servers (e.g. FACEKEEPER_APPROXIMATE_SEARCH). `--approximate` sets
-approximate search for the benchmark's service above `--approximate-min` examples.
+approximate search for the benchmark's service above `--approximate-min` examples. FACEKEEPER_SCALE_POSTGRES_PREFIX
+names the PostgreSQL databases (default `fk_scale`: `fk_scale_<size>_<per subject>`).
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_FACES = REPO.parent / "shared" / "faces"
 FIXTURE_FACES = REPO / "tests" / "fixtures" / "faces"
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+# Databases are named <prefix>_<size>_<per subject>: a prefix of one's own keeps runs from two checkouts on one
+# PostgreSQL server from dropping each other's stores.
+POSTGRES_PREFIX = os.environ.get("FACEKEEPER_SCALE_POSTGRES_PREFIX", "fk_scale")
 SERVICE = "scale"
 SEED_BATCH = 20_000
 DELETE_SUBJECTS = 3
@@ -243,6 +248,15 @@ class Client:
         answer.raise_for_status()
         return elapsed
 
+    def listed_after_a_change(self) -> float:
+        """GET /subjects (ms) right after a subject was created: the list cannot come from what the server
+        kept for the previous revision."""
+        name = f"listed-{uuid.uuid4().hex[:12]}"
+        self.session.post(f"{self.base}/subjects", json={"subject": name}).raise_for_status()
+        elapsed = self.timed_get("/subjects")
+        self.session.delete(f"{self.base}/subjects/{name}").raise_for_status()
+        return elapsed
+
     def timed_delete(self, path: str) -> float:
         started = time.perf_counter()
         answer = self.session.delete(f"{self.base}{path}")
@@ -324,6 +338,17 @@ def foreign_write(data_dir: Path, database_url: str | None, vector: list[float])
     return subject, float(line)
 
 
+class _StoredEmbedder:
+    """The pipeline as storing a ready vector needs it: the check that the vector comes from the service's
+    embedder asks only for that embedder's version (no model is loaded)."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def embedder_for(self, name: str | None) -> _StoredEmbedder:
+        return self
+
+
 def write_one(subject: str, data_dir: Path, database_url: str | None) -> None:
     """The other process: one example through the same use case as every writer, then its commit time."""
     from facekeeper.index.memory import InMemoryIndex
@@ -336,8 +361,8 @@ def write_one(subject: str, data_dir: Path, database_url: str | None) -> None:
     db = Database(settings.resolved_database_url)
     service = ApiKeyService(db).recognition_service(SERVICE)
     collections = FaceCollections(db, InMemoryIndex())
-    examples = ExampleService(collections, None, False)  # type: ignore[arg-type]  # embeddings only
     calculator = sys.argv[sys.argv.index("--calculator") + 1]
+    examples = ExampleService(collections, _StoredEmbedder(calculator), False)  # type: ignore[arg-type]
     examples.store(service, [NewExample(subject, vector, calculator, None, None)])
     print(f"{time.time():.6f}", flush=True)
     collections.shutdown()
@@ -390,6 +415,10 @@ def find_photos() -> Photos:
     return Photos(enrol[0][2], enrol[:3], enrol[3][1])
 
 
+def postgres_database(size: int, per_subject: int) -> str:
+    return f"{POSTGRES_PREFIX}_{size}_{per_subject}"
+
+
 def reset_postgres(name: str) -> str:
     engine = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
@@ -410,7 +439,7 @@ def prepare_store(
     embedder = default_registry().build_embedder(settings.embedder, settings)
     data_dir = work / f"{backend}-{size}-{per_subject}"
     marker = data_dir / "seeded.json"
-    database_url = f"{POSTGRES_SERVER}/fk_scale_{size}_{per_subject}" if backend == "postgresql" else None
+    database_url = f"{POSTGRES_SERVER}/{postgres_database(size, per_subject)}" if backend == "postgresql" else None
     if keep and marker.is_file():
         seeded = json.loads(marker.read_text())
         if seeded["calculator"] == embedder.version:
@@ -551,6 +580,7 @@ def measure(size: int, backend: str, args: argparse.Namespace, photos: Photos, w
         page0 = statistics.median(client.timed_get("/faces") for _ in range(21))
         by_subject = statistics.median(client.timed_get("/faces", subject="delete-me-0") for _ in range(21))
         subjects = statistics.median(client.timed_get("/subjects") for _ in range(5))
+        subjects_changed = statistics.median(client.listed_after_a_change() for _ in range(5))
         status = statistics.median(timed_status(server) for _ in range(21))
         deletes = statistics.median(client.timed_delete(f"/subjects/delete-me-{k}") for k in range(DELETE_SUBJECTS))
         detail(
@@ -559,6 +589,7 @@ def measure(size: int, backend: str, args: argparse.Namespace, photos: Photos, w
             recognize_requests=f"{len(alone)}/{len(busy)}/{len(mixed)}",
             list_subject_ms=f"{by_subject:.1f}",
             list_subjects_ms=f"{subjects:.1f}",
+            list_subjects_changed_ms=f"{subjects_changed:.1f}",
             status_ms=f"{status:.1f}",
         )
     return (
@@ -579,7 +610,7 @@ def restore_subjects(work: Path, size: int, backend: str, per_subject: int) -> N
     if not marker.is_file():
         return
     seeded = json.loads(marker.read_text())
-    database_url = f"{POSTGRES_SERVER}/fk_scale_{size}_{per_subject}" if backend == "postgresql" else None
+    database_url = f"{POSTGRES_SERVER}/{postgres_database(size, per_subject)}" if backend == "postgresql" else None
     db = Database(Settings(data_dir=data_dir, database_url=database_url).resolved_database_url)
     service = ApiKeyService(db).recognition_service(SERVICE)
     rng = np.random.default_rng()
@@ -625,7 +656,7 @@ def main() -> None:
                 if backend == "postgresql" and not args.keep:
                     drop = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
                     with drop.connect() as connection:
-                        name = f"fk_scale_{size}_{args.per_subject}"
+                        name = postgres_database(size, args.per_subject)
                         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                     drop.dispose()
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from facekeeper.app import create_app
 from tests.conftest import Api
+from tests.support import squares
 from tests.support.squares import GREEN, RED, one_face
 
 URL = "/api/v1/recognition/subjects"
@@ -124,3 +131,47 @@ def test_subjects_are_per_service(api: Api) -> None:
     api.client.post(URL, json={"subject": "Tom"}, headers=api.headers())
     assert api.client.get(URL, headers=api.headers(other)).json() == {"subjects": []}
     assert api.client.post(URL, json={"subject": "Tom"}, headers=api.headers(other)).status_code == 201
+
+
+def test_list_keeps_creation_order_and_its_json_shape(api: Api) -> None:
+    for name in ("zed", "Amy", "bob"):
+        api.client.post(URL, json={"subject": name}, headers=api.headers())
+    api.enrol("Émile", one_face(RED))
+    for _ in range(2):  # read, then kept
+        listed = api.client.get(URL, headers=api.headers())
+        assert listed.headers["content-type"] == "application/json"
+        assert listed.content == '{"subjects":["zed","Amy","bob","Émile"]}'.encode()
+
+
+def test_another_server_on_the_same_database_changes_the_list_at_once(
+    api: Api, tmp_path: Path, database_url: str
+) -> None:
+    """A second app (another process, a replica, the CLI) writes; this one's kept list never outlives it."""
+    settings = squares.test_settings(data_dir=tmp_path / "other", database_url=database_url)
+    with TestClient(create_app(settings, squares.registry())) as other:
+
+        def listed() -> list[str]:
+            names: list[str] = api.client.get(URL, headers=api.headers()).json()["subjects"]
+            return names
+
+        def enrol(client: TestClient, subject: str) -> Response:
+            return client.post(
+                "/api/v1/recognition/faces",
+                params={"subject": subject},
+                files={"file": ("f.png", one_face(RED), "image/png")},
+                headers=api.headers(),
+            )
+
+        steps: list[tuple[Callable[[], Response], list[str]]] = [
+            (lambda: other.post(URL, json={"subject": "zed"}, headers=api.headers()), ["zed"]),
+            (lambda: enrol(api.client, "Amy"), ["zed", "Amy"]),  # this app's own write
+            (lambda: other.put(f"{URL}/zed", json={"subject": "Zack"}, headers=api.headers()), ["Zack", "Amy"]),
+            (lambda: other.delete(f"{URL}/zack", headers=api.headers()), ["Amy"]),  # it had no examples
+            (lambda: enrol(other, "Bo"), ["Amy", "Bo"]),
+            (lambda: other.delete(URL, headers=api.headers()), []),
+        ]
+        assert listed() == []
+        for step, expected in steps:
+            assert step().status_code in (200, 201)
+            assert listed() == expected
+            assert listed() == expected

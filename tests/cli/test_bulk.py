@@ -124,3 +124,35 @@ def test_archives_stream_through_stdout_and_stdin(
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(archive)))
     assert run("import-archive", "-", "--service", "people", "--data-dir", str(second)) == 0
     assert b"Imported 3 of 3 into 'people' (copy)" in capsysbinary.readouterr().out
+
+
+def test_a_running_server_lists_the_subjects_the_cli_writes_at_once(
+    tmp_path: Path, photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server keeps its list of subjects per revision: the CLI's writes (examples, and subjects without
+    any from an archive) move the revision, so the next request lists them."""
+    from fastapi.testclient import TestClient
+
+    from facekeeper.app import create_app
+
+    data, source = tmp_path / "data", tmp_path / "source"
+
+    def new_key(data_dir: Path, name: str) -> dict[str, str]:
+        capsys.readouterr()
+        argv = ["service", "create", "--type", "recognition", "--name", name, "--json"]
+        assert run(*argv, "--data-dir", str(data_dir)) == 0
+        return {"x-api-key": json.loads(capsys.readouterr().out)["api_key"]}
+
+    headers = new_key(data, "people")
+    subjects = "/api/v1/recognition/subjects"
+    with TestClient(create_app(squares.test_settings(data_dir=source), squares.registry())) as other:
+        assert other.post(subjects, json={"subject": "Nobody"}, headers=new_key(source, "x")).status_code == 201
+    archive = tmp_path / "x.tar.gz"
+    assert run("export", str(archive), "--service", "x", "--data-dir", str(source)) == 0
+    with TestClient(create_app(squares.test_settings(data_dir=data), squares.registry())) as server:
+        assert server.get(subjects, headers=headers).json() == {"subjects": []}
+        assert run("import", str(photos), "--service", "people", "--data-dir", str(data)) == 0
+        assert sorted(server.get(subjects, headers=headers).json()["subjects"]) == ["Green", "Red"]
+        assert run("import-archive", str(archive), "--service", "people", "--data-dir", str(data)) == 0
+        listed = server.get(subjects, headers=headers).json()["subjects"]
+        assert sorted(listed) == ["Green", "Nobody", "Red"] and listed[-1] == "Nobody"

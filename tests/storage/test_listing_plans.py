@@ -133,3 +133,18 @@ def test_listing_subjects_reads_one_service(seeded: tuple[Database, ServiceRecor
             assert len(SubjectRepository(session).names(service.id)) == SUBJECTS
 
     assert_no_example_scan(plans_of(db, work))
+
+
+def test_the_encoded_list_of_subjects_reads_one_service_in_id_order(seeded: tuple[Database, ServiceRecord]) -> None:
+    """`names_json` (GET /subjects) walks `ix_subject_service`: one service's rows, already in id order, so
+    no scan and no sort feeds json_group_array."""
+    db, service = seeded
+
+    def work() -> None:
+        with db.snapshot() as session:
+            assert SubjectRepository(session).names_json(service.id).count('"person ') == SUBJECTS
+
+    plans = plans_of(db, work)
+    assert_no_example_scan(plans)
+    assert any("ix_subject_service" in line for _, plan in plans for line in plan)
+    assert not any("TEMP B-TREE" in line for _, plan in plans for line in plan)

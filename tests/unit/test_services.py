@@ -134,7 +134,9 @@ def test_list_includes_subjects_without_examples_in_creation_order(world: World)
 def test_rename_to_the_same_name_is_false_even_when_unknown(world: World) -> None:
     revision = world.revision()
     assert world.subjects.rename(world.service, "Nobody", "Nobody") is False
+    assert world.revision() == revision
     world.subjects.create(world.service, "Tom")
+    revision = world.revision()
     assert world.subjects.rename(world.service, "Tom", "Tom") is False
     assert world.revision() == revision
 
@@ -253,6 +255,28 @@ def test_collection_writes_bump_the_revision(world: World) -> None:
         revision += 1
     world.subjects.delete_all(world.service)  # nothing left to delete: nothing to log
     assert world.revision() == revision
+
+
+def test_changes_to_subjects_alone_bump_the_revision(world: World) -> None:
+    """Lists of subjects are cached by revision: a subject created or deleted without examples moves it too,
+    with an empty removal that the index applies as nothing."""
+    world.enrol("Tom", [1, 0])
+    assert world.search([1, 0])  # loaded: the replays below go through the index
+    steps: list[Callable[[], object]] = [
+        lambda: world.subjects.create(world.service, "Ann"),
+        lambda: world.subjects.ensure(world.service, ["Bob", "ann", "Cy"]),
+        lambda: world.subjects.delete(world.service, "Ann"),
+        lambda: world.examples.delete_by_subject(world.service, "Bob"),
+    ]
+    revision = world.revision()
+    for step in steps:
+        step()
+        assert world.revision() == revision + 1
+        revision += 1
+    assert world.subjects.ensure(world.service, ["cy", "TOM"]) == 0  # nothing new: nothing to log
+    assert world.revision() == revision
+    assert world.search([1, 0])[0][1] == "Tom"
+    assert world.index.get(world.service.id).position == revision  # type: ignore[union-attr]
 
 
 def test_failed_write_does_not_bump_the_revision(world: World) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from facekeeper.api import openapi, schemas
 from facekeeper.api.deps import RecognitionServiceDep, ServicesDep
@@ -38,8 +38,13 @@ async def create_subject(request: Request, service: RecognitionServiceDep, servi
 
 
 @router.get("", response_model=schemas.SubjectsResponse)
-async def list_subjects(service: RecognitionServiceDep, services: ServicesDep) -> JSONResponse:
-    return JSONResponse({"subjects": await services.workers.database(services.subjects.list, service)})
+async def list_subjects(service: RecognitionServiceDep, services: ServicesDep) -> Response:
+    """Answered from the array encoded for the collection's revision; read on a database worker only when
+    the collection changed since (at 200,000 subjects the answer is ~3 MB)."""
+    names = services.subjects.cached_names_json(service)
+    if names is None:
+        names = await services.workers.database(services.subjects.names_json, service)
+    return Response(b'{"subjects":' + names + b"}", media_type="application/json")
 
 
 @router.put("/{subject:path}", response_model=schemas.UpdatedResponse, openapi_extra=_SUBJECT_BODY)

@@ -25,10 +25,18 @@ class Added:
 @dataclass(frozen=True)
 class Removed:
     """Examples gone, named by id, or every example of one subject (deleting a subject of 1,000
-    examples then costs one scan of the subject codes instead of 1,000 id lookups)."""
+    examples then costs one scan of the subject codes instead of 1,000 id lookups). Naming nothing, it is
+    `SUBJECTS_ONLY`."""
 
     image_ids: tuple[str, ...] = ()
     subject: str | None = None
+
+
+# A change to the subjects alone (one created or deleted without examples): nothing for an index to do,
+# but logged so that the revision moves with every change to the list of subjects, which lists are cached
+# by. Spelled as an empty removal, which every version of the index applies as a no-op: replicas of the
+# previous version still replay it during a rolling update.
+SUBJECTS_ONLY = Removed()
 
 
 @dataclass(frozen=True)

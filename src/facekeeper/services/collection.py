@@ -2,7 +2,8 @@
 
 Writes: one transaction per write, holding the collection's writer lock, appends each change to the
 change log (which bumps `service.revision`); after commit the writer applies the same changes to its own
-index when they directly follow it.
+index when they directly follow it. A write that changed subjects and recorded nothing (a subject created
+or deleted without examples) logs `SUBJECTS_ONLY`: the revision moves with every change to the subjects too.
 
 Reads: a request carries the revision it saw when its API key was checked (its view). Any copy at or
 past that view is current; a copy behind it replays the log entries it has not seen (see `following`).
@@ -21,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from facekeeper.domain import ServiceRecord, l2_normalize
 from facekeeper.index.base import IndexedCollection, Neighbour, VectorIndex
-from facekeeper.index.changes import Added, Change, Removed, Reset, encode
+from facekeeper.index.changes import SUBJECTS_ONLY, Added, Change, Removed, Reset, encode
 from facekeeper.index.snapshot import SnapshotStore
 from facekeeper.metrics import CollectionState
 from facekeeper.services.following import CollectionEvents, CollectionFollower
 from facekeeper.storage.change_log import ChangeLogRepository, this_process
 from facekeeper.storage.db import Database
 from facekeeper.storage.notifications import ChangeListener
-from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository
+from facekeeper.storage.repositories import ExampleRepository, ServiceRepository, SubjectRepository, subjects_written
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,8 @@ class FaceCollections:
             log.lock(service.id)
             write = CollectionWrite(session, service)
             yield write
+            if not write.changes and subjects_written(session):
+                write.record(SUBJECTS_ONLY)
             entries = [(*encode(change), delta) for change, delta in write.changes]
             seqs = log.append_many(service.id, entries) if entries else []
             logged = list(zip(seqs, (change for change, _ in write.changes), strict=True))

@@ -8,6 +8,7 @@ from facekeeper.domain import ServiceRecord, has_forbidden_name_characters
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.index.changes import Removed, Renamed, Reset
 from facekeeper.services.collection import FaceCollections
+from facekeeper.services.subject_list import SubjectListCache
 from facekeeper.storage.bulk import BulkRepository
 from facekeeper.storage.repositories import SubjectRepository
 
@@ -33,6 +34,7 @@ def validate_subject_name(name: object) -> str:
 class SubjectService:
     def __init__(self, collections: FaceCollections) -> None:
         self.collections = collections
+        self.listing = SubjectListCache(collections.db)
 
     def create(self, service: ServiceRecord, name: object) -> str:
         name = validate_subject_name(name)
@@ -61,6 +63,14 @@ class SubjectService:
     def list(self, service: ServiceRecord) -> list[str]:
         with self.collections.db.transaction() as session:
             return SubjectRepository(session).names(service.id)
+
+    def cached_names_json(self, service: ServiceRecord) -> bytes | None:
+        """`names_json` when it is in memory and current (no database work: fit for the event loop)."""
+        return self.listing.current(service)
+
+    def names_json(self, service: ServiceRecord) -> bytes:
+        """Every name in creation order as a JSON array, read once per revision of the collection."""
+        return self.listing.names_json(service)
 
     def rename(self, service: ServiceRecord, old: str, new: object) -> bool:
         """Rename, or merge into an existing subject whose name matches ignoring case."""

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from facekeeper.domain import new_id
-from facekeeper.storage.repositories import SubjectRecord
+from facekeeper.storage.repositories import SubjectRecord, mark_subjects_written
 from facekeeper.storage.tables import ExampleImageTable, ExampleTable, SubjectTable, utc_now
 
 _STREAM_PARTITION = 256  # rows per fetch: bounds memory when rows carry their images
@@ -89,6 +89,7 @@ class BulkRepository:
             self.session.execute(
                 insert(SubjectTable), [{**row, "service_id": service_id, "created_at": utc_now()} for row in missing]
             )
+            mark_subjects_written(self.session)
             found.update({row["name_folded"]: SubjectRecord(row["id"], row["name"]) for row in missing})
         return found
 
