@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from facekeeper.app import create_app
 from facekeeper.inference.registry import ModelRegistry, default_registry
-from tests.admin.conftest import CHEAP_HASHES, Admin
+from tests.admin.conftest import CHEAP_HASHES, OWNER_EMAIL, Admin, Browser
 from tests.support import squares
 from tests.support.squares import GREEN, RED, ColourEmbedder, one_face
 
@@ -94,3 +95,66 @@ def test_migrate_needs_administrators_and_a_known_embedder(migrating: Admin) -> 
     wrong_type = admin.owner.post(f"/services/{detection['id']}/migrate", json={"embedder": "colours-v2"})
     assert wrong_type.status_code == 400
     assert admin.browser().post(f"/services/{service['id']}/migrate").status_code == 401
+
+
+class GatedColourEmbedder(SwappedColourEmbedder):
+    """Holds every embedding until the test opens the gate: a run stays mid-way as long as needed."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        self.gate = gate
+
+    def embed(self, faces_rgb: np.ndarray) -> np.ndarray:
+        assert self.gate.wait(30), "the test never opened the gate"
+        return super().embed(faces_rgb)
+
+
+def test_one_run_per_collection_across_two_servers(tmp_path: Path, database_url: str) -> None:
+    """Two apps on one database (two `serve --workers` processes, or two hosts): a run started through one
+    is `running` through the other, which refuses a second with code 27; once it ends, the other starts."""
+    gate = threading.Event()
+
+    def registry() -> ModelRegistry:
+        def add_gated(registry: ModelRegistry) -> None:
+            registry.add_embedder("colours-v2", lambda _settings: GatedColourEmbedder(gate))
+
+        return default_registry(extra_hooks=[squares.add_to, add_gated])
+
+    def settings(name: str) -> Any:
+        return squares.test_settings(data_dir=tmp_path / name, database_url=database_url, **CHEAP_HASHES)
+
+    with (
+        TestClient(create_app(settings("one"), registry())) as one_client,
+        TestClient(create_app(settings("two"), registry())) as two_client,
+    ):
+        try:
+            one = Admin(one_client)
+            two = Browser(two_client.app)
+            assert two.sign_in(OWNER_EMAIL).status_code == 200
+            service = one.service(one.application()["id"])
+            files = [("file", ("r.png", one_face(RED), "image/png")), ("file", ("g.png", one_face(GREEN), "image/png"))]
+            one.owner.ok("POST", f"/services/{service['id']}/examples", data={"subject": "Ada"}, files=files)
+            path = f"/services/{service['id']}/migrate"
+            started = one.owner.ok("POST", path, 202, json={"embedder": "colours-v2"})
+            assert (started["state"], started["embedder"], started["total"]) == ("running", "colours-v2", 2)
+
+            seen = two.ok("GET", path)
+            assert (seen["state"], seen["embedder"], seen["done"], seen["total"]) == ("running", "colours-v2", 0, 2)
+            refused = two.post(path, json={"embedder": "colours-v2"})
+            assert (refused.status_code, refused.json()) == (
+                400,
+                {"code": 27, "message": f"A migration of service {service['name']} is already running"},
+            )
+            assert one.owner.post(path, json={"embedder": "colours"}).json()["code"] == 27  # and in its own process
+        finally:
+            gate.set()
+        deadline = time.monotonic() + 30
+        while (seen := two.ok("GET", path))["state"] == "running":
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.05)
+        assert (seen["state"], seen["embedder"], seen["done"], seen["total"]) == ("idle", "colours-v2", 2, 2)
+        assert two.ok("POST", path, 202, json={"embedder": "colours"})["state"] in ("running", "done")
+        deadline = time.monotonic() + 30
+        while (back := one.owner.ok("GET", path))["state"] == "running":
+            assert time.monotonic() < deadline, back
+            time.sleep(0.05)
+        assert (back["state"], back["embedder"]) == ("idle", "colours")

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +18,8 @@ from facekeeper.inference.registry import ModelRegistry, default_registry
 from facekeeper.services.migration import EmbedderMigration
 from tests.support import squares
 from tests.support.squares import GREEN, RED, ColourEmbedder, one_face
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class SwappedColourEmbedder(ColourEmbedder):
@@ -126,3 +133,94 @@ def test_migrate_refuses_clearly(
         run("service", "create", "--type", "recognition", "--name", "x", "--embedder", "nope", "--data-dir", str(data))
         == 5
     )
+
+
+# A `facekeeper migrate` in a process of its own whose second embedding never ends: one batch committed, then
+# stuck mid-run until the test kills it.
+STUCK_CHILD = """
+import sys, time
+from pathlib import Path
+
+import facekeeper.services.migration as migration
+from facekeeper.cli.main import main
+from facekeeper.inference.registry import default_registry
+from tests.support import squares
+from tests.support.squares import ColourEmbedder
+
+migration.BATCH_SIZE = 1
+marker = Path(sys.argv[1])
+
+
+class Stuck(ColourEmbedder):
+    version = "colours.Calculator@v2"
+    calls = 0
+
+    def embed(self, faces_rgb):
+        Stuck.calls += 1
+        if Stuck.calls > 1:
+            marker.write_text("stuck")
+            time.sleep(300)
+        return super().embed(faces_rgb)[:, ::-1].copy()
+
+
+def add_stuck(registry):
+    registry.add_embedder("colours-v2", lambda _settings: Stuck())
+
+
+sys.exit(main(sys.argv[2:], registry=default_registry(extra_hooks=[squares.add_to, add_stuck])))
+"""
+
+
+def test_a_run_in_another_process_is_running_until_that_process_dies(
+    tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Status says `running` and a second run is refused (exit 3, code 27's message) while another process
+    runs; killing it (no cleanup of its own) releases the collection: `interrupted`, and the run resumes here."""
+    where = ("--data-dir", str(tmp_path / "data"), "--database-url", database_url)
+    photos = tmp_path / "photos"
+    for relative, image in {
+        "Red/1.png": one_face(RED),
+        "Red/2.png": one_face(RED, 60),
+        "Green/1.png": one_face(GREEN),
+    }.items():
+        (photos / relative).parent.mkdir(parents=True, exist_ok=True)
+        (photos / relative).write_bytes(image)
+    assert run("service", "create", "--type", "recognition", "--name", "people", *where) == 0
+    assert run("import", str(photos), "--service", "people", *where) == 0
+    marker = tmp_path / "stuck"
+    argv = ["migrate", "--service", "people", "--embedder", "colours-v2", *where]
+    child = subprocess.Popen([sys.executable, "-c", STUCK_CHILD, str(marker), *argv], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None and time.monotonic() < deadline, "the other process never got mid-run"
+            time.sleep(0.05)
+        capsys.readouterr()
+        assert run("migrate", "--service", "people", "--status", "--json", *where) == 0
+        status = json.loads(capsys.readouterr().out)
+        assert status == {
+            "service": "people",
+            "embedder": "colours-v2",
+            "state": "running",
+            "done": 1,
+            "total": 3,
+            "error": None,
+        }
+        assert run(*argv) == 3
+        assert "A migration of service people is already running" in capsys.readouterr().err
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    deadline = time.monotonic() + 10
+    while True:  # PostgreSQL ends the dead process's session once it notices the closed socket
+        assert run("migrate", "--service", "people", "--status", "--json", *where) == 0
+        status = json.loads(capsys.readouterr().out)
+        if status["state"] != "running" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert (status["state"], status["done"], status["total"]) == ("interrupted", 1, 3)
+    assert run(*argv, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "done"

@@ -9,7 +9,10 @@ model. An interrupted run leaves its committed batches behind; the next run star
 Examples added while the run goes on are embedded by the last rounds before the switch (under the lock
 nothing can be added in between).
 
-Refused before any work: a service whose examples were stored without their image (nothing to embed again).
+Refused before any work: a service whose examples were stored without their image (nothing to embed again),
+and a service whose migration runs already, in this process or any other sharing the database: a run holds
+the service's migration lock (storage/migration_locks.py) from before its first batch until it ends, and
+`progress` in any process reports `running` while someone holds it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from facekeeper.inference.pipeline import FacePipeline
 from facekeeper.inference.pool import InferencePool
 from facekeeper.services.bulk import in_pool
 from facekeeper.services.collection import FaceCollections
+from facekeeper.storage.migration_locks import HeldLock, MigrationLocks, migration_locks
 from facekeeper.storage.pending import ExampleToEmbed, PendingEmbeddings, PendingRow
 from facekeeper.storage.repositories import ServiceRepository
 
@@ -41,7 +45,7 @@ FALLBACK_THRESHOLDS = (None, 0.3, 0.05)
 
 class MigrationState(StrEnum):
     IDLE = "idle"  # nothing pending: the collection is on `embedder`
-    RUNNING = "running"  # a run is going on in this process
+    RUNNING = "running"  # a run is going on, in this process or another one sharing the database
     INTERRUPTED = "interrupted"  # a run stopped before the switch: its work is kept, run again to finish
     DONE = "done"  # the last run in this process switched the collection
     FAILED = "failed"  # the last run in this process stopped on an error (see `error`)
@@ -78,42 +82,54 @@ class EmbedderMigration:
         pool: InferencePool | None = None,
         known_embedders: Callable[[], list[str]] | None = None,
         batch_size: int | None = None,
+        locks: MigrationLocks | None = None,
     ) -> None:
         """`pool`: embed a batch's images in parallel (the CLI's inference workers); `known_embedders`
-        lists registered names, for the error about an unknown one."""
+        lists registered names, for the error about an unknown one; `locks`: what keeps one run per
+        service across processes (default: the one that fits the database)."""
         self.collections = collections
         self.pipeline = pipeline
         self.pool = pool
         self.known_embedders = known_embedders
         self.batch_size = batch_size or BATCH_SIZE
+        self.locks = locks if locks is not None else migration_locks(collections.db)
         self._runs: dict[str, MigrationProgress] = {}
         self._guard = threading.Lock()
 
     # --- reading ------------------------------------------------------------------------------------
 
     def progress(self, service: ServiceRecord) -> MigrationProgress:
-        """(state, done, total) as this process knows it, else as the database holds it."""
+        """(state, done, total) as this process knows it, else as the database and the lock hold it."""
         with self._guard:
             run = self._runs.get(service.id)
         if run is not None and run.state is MigrationState.RUNNING:
             return run
+        holder = self.locks.holder(service.id)  # a run in another process (or host)
         with self.collections.db.transaction() as session:
             total = ServiceRepository(session).example_count(service.id)
             current = ServiceRepository(session).embedder(service.id) or service.embedder
             targets = PendingEmbeddings(session).targets(service.id)
+        if holder is not None:
+            # Its first batch may not be committed yet: then only the lock's note names the target.
+            embedder, done = targets[0] if targets else (holder or current, 0)
+            return MigrationProgress(service.name, embedder, MigrationState.RUNNING, done, total)
+        # This process's last run speaks only while the database agrees with it: another process may have
+        # run since (to the end, or towards another embedder).
         if targets:
             embedder, done = targets[0]
-            state = MigrationState.FAILED if run is not None and run.state is MigrationState.FAILED else None
-            error = run.error if state is not None and run is not None else None
-            return MigrationProgress(service.name, embedder, state or MigrationState.INTERRUPTED, done, total, error)
-        if run is not None:
+            failed = run is not None and run.state is MigrationState.FAILED and run.embedder == embedder
+            error = run.error if failed and run is not None else None
+            state = MigrationState.FAILED if failed else MigrationState.INTERRUPTED
+            return MigrationProgress(service.name, embedder, state, done, total, error)
+        if run is not None and (run.state is MigrationState.DONE) == (run.embedder == current):
             return replace(run, total=total, done=total if run.state is MigrationState.DONE else run.done)
         return MigrationProgress(service.name, current, MigrationState.IDLE, total, total)
 
     # --- running ------------------------------------------------------------------------------------
 
-    def check(self, service: ServiceRecord, embedder: str) -> None:
-        """What refuses a run before any work: not a collection, unknown embedder, images not stored."""
+    def check(self, service: ServiceRecord, embedder: str) -> int:
+        """What refuses a run before any work: not a collection, unknown embedder, images not stored.
+        Returns the number of examples, for the first progress."""
         if service.type is not ServiceType.RECOGNITION:
             raise FacekeeperError(Error.SERVICE_NOT_RECOGNITION, name=service.name, type=service.type.name.lower())
         try:
@@ -130,6 +146,7 @@ class EmbedderMigration:
             raise FacekeeperError(
                 Error.MIGRATION_NEEDS_IMAGES, name=service.name, missing=missing, total=total, embedder=embedder
             )
+        return total
 
     def run(
         self,
@@ -140,38 +157,75 @@ class EmbedderMigration:
     ) -> MigrationProgress:
         """Embed what is left, then switch. `should_stop` is asked between batches: True leaves the run
         interrupted (committed batches kept). Returns the final progress (DONE, or INTERRUPTED)."""
-        self.check(service, embedder)
-        with self._guard:
-            running = self._runs.get(service.id)
-            if running is not None and running.state is MigrationState.RUNNING:
-                raise FacekeeperError(Error.MIGRATION_RUNNING, name=service.name)
-            self._runs[service.id] = MigrationProgress(service.name, embedder, MigrationState.RUNNING, 0, 0)
-        try:
-            final = self._run(service, embedder, on_progress, should_stop)
-        except BaseException as error:  # KeyboardInterrupt included: the run is over, its batches stay
-            message = error.message if isinstance(error, FacekeeperError) else repr(error)
-            state = MigrationState.INTERRUPTED if isinstance(error, KeyboardInterrupt) else MigrationState.FAILED
-            self._set(service, replace(self._runs[service.id], state=state, error=message))
-            raise
-        self._set(service, final)
-        return final
+        lock = self._claim(service, embedder, self.check(service, embedder))
+        return self._run_holding(lock, service, embedder, on_progress, should_stop)
 
     def start(self, service: ServiceRecord, embedder: str) -> MigrationProgress:
-        """Run in a background thread (for an admin route); poll `progress`. Checks run before it starts."""
-        self.check(service, embedder)
-        with self._guard:
-            running = self._runs.get(service.id)
-            if running is not None and running.state is MigrationState.RUNNING:
-                raise FacekeeperError(Error.MIGRATION_RUNNING, name=service.name)
+        """Run in a background thread (for an admin route); poll `progress`. The checks run, and the lock
+        is taken, before it starts: a refusal is the caller's answer, not a line in a log."""
+        total = self.check(service, embedder)
+        lock = self._claim(service, embedder, total)
 
         def background() -> None:
             try:
-                self.run(service, embedder)
+                self._run_holding(lock, service, embedder, None, None)
             except Exception:
                 logger.exception("migration of service %s to %s failed", service.name, embedder)
 
-        threading.Thread(target=background, name=f"migrate-{service.name}", daemon=True).start()
+        try:
+            threading.Thread(target=background, name=f"migrate-{service.name}", daemon=True).start()
+        except BaseException:
+            lock.release()
+            self._set(
+                service, MigrationProgress(service.name, embedder, MigrationState.FAILED, 0, total, "not started")
+            )
+            raise
         return self.progress(service)
+
+    def _claim(self, service: ServiceRecord, embedder: str, total: int) -> HeldLock:
+        """The service's run, registered here and locked for every process; MIGRATION_RUNNING when a run
+        goes on in this process or in another one."""
+        with self._guard:
+            previous = self._runs.get(service.id)
+            if previous is not None and previous.state is MigrationState.RUNNING:
+                raise FacekeeperError(Error.MIGRATION_RUNNING, name=service.name)
+            self._runs[service.id] = MigrationProgress(service.name, embedder, MigrationState.RUNNING, 0, total)
+        lock: HeldLock | None = None
+        try:
+            lock = self.locks.hold(service.id, embedder)
+        finally:
+            if lock is None:  # refused, or the database failed: this process's last word stands again
+                with self._guard:
+                    if previous is None:
+                        self._runs.pop(service.id, None)
+                    else:
+                        self._runs[service.id] = previous
+        if lock is None:
+            raise FacekeeperError(Error.MIGRATION_RUNNING, name=service.name)
+        return lock
+
+    def _run_holding(
+        self,
+        lock: HeldLock,
+        service: ServiceRecord,
+        embedder: str,
+        on_progress: ProgressCallback | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> MigrationProgress:
+        """The run under its lock, released however it ends (after the final state is recorded here, so
+        no reader of this process sees neither)."""
+        try:
+            try:
+                final = self._run(service, embedder, on_progress, should_stop)
+            except BaseException as error:  # KeyboardInterrupt included: the run is over, its batches stay
+                message = error.message if isinstance(error, FacekeeperError) else repr(error)
+                state = MigrationState.INTERRUPTED if isinstance(error, KeyboardInterrupt) else MigrationState.FAILED
+                self._set(service, replace(self._runs[service.id], state=state, error=message))
+                raise
+            self._set(service, final)
+            return final
+        finally:
+            lock.release()
 
     def _set(self, service: ServiceRecord, progress_now: MigrationProgress) -> None:
         with self._guard:

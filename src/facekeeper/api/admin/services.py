@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -16,7 +14,6 @@ from facekeeper.api.openapi import ADMIN_ERRORS
 from facekeeper.domain import Role
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.services.applications import MAX_STATS_DAYS
-from facekeeper.services.migration import MigrationState
 
 router = APIRouter(prefix="/admin/services", tags=["admin: services"], responses=ADMIN_ERRORS)
 
@@ -90,9 +87,8 @@ async def start_migration(service_id: str, request: Request, session: SignedIn, 
     view = await services.workers.database(
         services.applications.service, session.account, service_id, Role.ADMINISTRATOR
     )
+    # Registered and locked before its thread starts: the answer says running (or already done).
     progress = await services.workers.database(services.migration.start, view.service.record, embedder.strip())
-    if progress.state is MigrationState.IDLE:  # the run's thread has not registered yet: it is under way
-        progress = replace(progress, state=MigrationState.RUNNING, embedder=embedder.strip(), done=0)
     return JSONResponse(progress.to_json(), status_code=202)
 
 
