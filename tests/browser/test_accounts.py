@@ -98,6 +98,9 @@ def test_owner_creates_an_account_that_changes_its_password(server: ServerProces
     expect(form.locator(".error")).to_contain_text("This email already registered (code 4, HTTP 400)")
     expect(form.get_by_label("Email")).to_have_value(ANN)
     shoot(owner, "accounts")
+    owner.emulate_media(color_scheme="dark")
+    shoot(owner, "accounts-dark")
+    owner.emulate_media(color_scheme="light")
 
     # Ann, a user, signed in twice (two browsers); she sees no accounts list.
     elsewhere = pages.open()

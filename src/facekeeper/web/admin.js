@@ -90,6 +90,9 @@ export const services = {
   remove: (id) => call("DELETE", `/services/${enc(id)}`),
   regenerateKey: (id) => call("POST", `/services/${enc(id)}/key`),
   stats: (id, days) => call("GET", withQuery(`/services/${enc(id)}/stats`, { days })),
+  /** Re-embedding of a recognition service's collection (D5): its progress, and starting a run. */
+  migration: (id) => call("GET", `/services/${enc(id)}/migrate`),
+  migrate: (id, embedder) => call("POST", `/services/${enc(id)}/migrate`, { json: { embedder } }),
 };
 
 export const collection = {

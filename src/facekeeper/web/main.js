@@ -8,6 +8,7 @@ import { MANAGERS, renderAccounts } from "./pages/accounts.js";
 import { renderApplication } from "./pages/application.js";
 import { renderApplications } from "./pages/applications.js";
 import { renderCollection } from "./pages/collection.js";
+import { renderEmbedder } from "./pages/embedder.js";
 import { renderServiceTest } from "./pages/service_test.js";
 import { renderSetup } from "./pages/setup.js";
 import { renderSignIn } from "./pages/signin.js";
@@ -23,6 +24,7 @@ const ROUTES = [
   [/^\/applications\/([^/]+)$/, renderApplication, true],
   [/^\/services\/([^/]+)\/collection$/, renderCollection, true],
   [/^\/services\/([^/]+)\/test$/, renderServiceTest, true],
+  [/^\/services\/([^/]+)\/embedder$/, renderEmbedder, true],
   [/^\/accounts$/, renderAccounts, true],
   [/^\/account$/, renderAccount, true],
 ];
