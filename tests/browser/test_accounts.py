@@ -17,6 +17,8 @@ ANN_FIRST = "first password for Ann"
 ANN_NEW = "Ann's own new password"
 BOB = "bob@example.com"
 BOB_PASSWORD = "bob administers things"
+CLEO = "cleo@example.com"
+CLEO_PASSWORD = "cleo will own it all"
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +189,16 @@ def test_owner_creates_an_account_that_changes_its_password(server: ServerProces
     expect(owner.locator("main")).to_contain_text("The owner’s account cannot be deleted")
     open_accounts(owner)
     expect(owner.locator("table.accounts tbody tr")).to_have_count(1)
+
+    # Handing the server over: the owner makes a new account the owner (asked first) and becomes an
+    # administrator, which the page shows at once: the new owner's row is locked, OWNER no longer offered.
+    create_account(owner, CLEO, "Cleo", CLEO_PASSWORD, "USER")
+    row(owner, CLEO).get_by_label(f"Role of {CLEO}").select_option("OWNER")
+    expect(row(owner, OWNER_EMAIL).get_by_role("cell").first).to_have_text("administrator (you)")
+    expect(row(owner, CLEO).get_by_role("cell").first).to_have_text("owner")
+    expect(row(owner, CLEO).locator("select, button")).to_have_count(0)
+    expect(owner.get_by_role("form", name="New account").get_by_label("Role").locator("option")).to_have_text(
+        ["user", "administrator"]
+    )
+    open_own_account(owner)
+    expect(owner.get_by_role("button", name="Delete my account")).to_be_visible()

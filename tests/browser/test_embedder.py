@@ -145,3 +145,39 @@ def open_embedder_page_as_reader(page: Page) -> None:
     page.get_by_role("link", name=f"Embedder of {SERVICE}").click()
     expect(heading(page)).to_have_text(f"Embedder of {SERVICE}")
     expect(page.locator("main .subtitle")).to_have_text(f"Built with {TARGET} · 2 examples")
+
+
+@pytest.mark.parametrize(
+    ("state", "error", "title"),
+    [
+        ("failed", "Model dlib cannot be loaded: out of memory", "Failed"),
+        ("interrupted", None, "Stopped before the end"),
+    ],
+)
+def test_a_run_that_did_not_finish_is_reported_and_can_be_started_again(
+    prepared: tuple[ServerProcess, dict[str, Any]], pages: Pages, state: str, error: str | None, title: str
+) -> None:
+    """How the page reports a run that ended badly (the server's answer is given here: neither can be
+    provoked cheaply on a real server): the words, the server's error, and the target back in the field."""
+    server, service = prepared
+    page = pages.open()
+    body = {"service": SERVICE, "embedder": "dlib", "state": state, "done": 1, "total": 2, "error": error}
+    page.route(
+        f"**/admin/services/{service['id']}/migrate",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(body)),
+    )
+    sign_in(page, server.url, OWNER_EMAIL, OWNER_PASSWORD)
+    page.goto(f"{server.url}/#/services/{service['id']}/embedder")
+    expect(panel(page)).to_have_attribute("data-state", state)
+    expect(panel(page).locator(".state")).to_have_text(title)
+    expect(panel(page)).to_contain_text("1 of 2 examples")
+    expect(panel(page).get_by_role("progressbar")).to_have_js_property("value", 1)
+    if error:
+        expect(panel(page).get_by_role("alert")).to_have_text(error)
+    else:
+        expect(panel(page).get_by_role("alert")).to_be_hidden()
+    form = page.get_by_role("form", name="Re-embed the collection")
+    expect(form.get_by_label("Embedder")).to_have_value("dlib")
+    expect(form.get_by_role("button", name="Start re-embedding")).to_be_enabled()
+    if state == "failed":
+        shoot(page, "embedder-failed")

@@ -145,14 +145,15 @@ function createForm(onCreated) {
 }
 
 export async function renderAccounts(view) {
-  await session.load(); // the role may have changed since sign-in (a transfer, another administrator)
+  // The role may have changed since sign-in (a transfer, another administrator's change).
+  if (!(await session.load())) return go("/signin");
   const me = session.current().account;
   if (!MANAGERS.has(me.role)) {
     view.append(
       pageHeader("Accounts"),
       h("p", {}, "Only the owner and administrators of this server manage accounts. ", h("a", { href: "#/account" }, "Your account"), " is where you change your password."),
     );
-    return;
+    return undefined;
   }
   const errors = errorBox();
   const done = statusLine();
@@ -176,4 +177,5 @@ export async function renderAccounts(view) {
     form,
     h("section", { "aria-labelledby": "accounts-heading", class: "card" }, h("h2", { id: "accounts-heading" }, "All accounts"), done, errors, area),
   );
+  return undefined;
 }
