@@ -166,6 +166,7 @@ def test_owner_creates_an_account_that_changes_its_password(server: ServerProces
     )
     ann_role.select_option("ADMINISTRATOR")
     expect(bob.get_by_role("status").filter(has_text="is now")).to_have_text(f"{ANN} is now administrator.")
+    expect(ann_role).to_be_focused()  # the row is updated in place: the keyboard focus stays
     shoot(bob, "accounts-administrator")
     # Ann's next page shows the accounts list to her.
     ann.reload()
@@ -177,6 +178,7 @@ def test_owner_creates_an_account_that_changes_its_password(server: ServerProces
     row(owner, ANN).get_by_role("button", name=f"Delete account {ANN}").click()
     expect(owner.get_by_role("status").filter(has_text="deleted")).to_have_text(f"Account {ANN} deleted.")
     expect(row(owner, ANN)).to_have_count(0)
+    expect(owner.get_by_role("heading", name="All accounts")).to_be_focused()
     ann.reload()
     expect(heading(ann)).to_have_text("Sign in")
 

@@ -75,7 +75,7 @@ def test_a_migration_started_on_the_page_completes(
     open_embedder_page(owner)
     expect(owner.locator("main .subtitle")).to_have_text("Built with sface · 2 examples")
     expect(panel(owner)).to_have_attribute("data-state", "idle")
-    expect(panel(owner)).to_contain_text("Nothing under way")
+    expect(panel(owner)).to_contain_text("The collection (2 examples) is embedded with sface.")
     form = owner.get_by_role("form", name="Re-embed the collection")
 
     # Refusals: the server's message for an unknown name (it lists the known ones), and no run to the
@@ -104,6 +104,7 @@ def test_a_migration_started_on_the_page_completes(
     owner.route(f"**/admin/services/{service['id']}/migrate", hold_running)
     start(owner, TARGET)
     expect(panel(owner)).to_have_attribute("data-state", "running")
+    expect(owner.get_by_role("heading", name="Progress")).to_be_focused()  # the start button is disabled
     expect(panel(owner).get_by_role("progressbar")).to_have_js_property("value", 1)
     expect(panel(owner)).to_contain_text("1 of 2 examples embedded with sface-flip so far")
     expect(form.get_by_role("button", name="Start re-embedding")).to_be_disabled()

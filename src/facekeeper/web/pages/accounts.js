@@ -52,12 +52,15 @@ function accountTable(refresh, say, errors) {
           return;
         }
         const changed = await busy(select, errors, () => accounts.setRole(account.id, role));
-        if (changed) {
-          say(`${account.email} is now ${ROLE_WORDS[changed.role]}.`);
-          await refresh();
-        } else {
+        select.focus(); // disabled while the request ran, which took the keyboard focus away
+        if (!changed) {
           select.value = account.role;
+          return;
         }
+        // The row stays as it is (and keeps the keyboard focus), unless ownership was handed over.
+        account.role = changed.role;
+        say(`${account.email} is now ${ROLE_WORDS[changed.role]}.`);
+        if (changed.role === "OWNER") await refresh();
       });
       roleCell = select;
       if (account.role !== "OWNER") {
@@ -66,7 +69,10 @@ function accountTable(refresh, say, errors) {
           if (!confirmAction(`Delete the account ${account.email}? They are signed out and leave every application. This cannot be undone.`)) return;
           if ((await busy(remove, errors, () => accounts.remove(account.id))) !== undefined) {
             say(`Account ${account.email} deleted.`);
-            await refresh();
+            // The row goes; the focus goes to the list's heading rather than to nowhere.
+            const table = remove.closest("table");
+            remove.closest("tr").remove();
+            table?.closest("section")?.querySelector("h2")?.focus();
           }
         });
       }
@@ -175,7 +181,7 @@ export async function renderAccounts(view) {
       subtitle: "Everyone who can sign in to this server. Give them access to an application on its page, under Members.",
     }),
     form,
-    h("section", { "aria-labelledby": "accounts-heading", class: "card" }, h("h2", { id: "accounts-heading" }, "All accounts"), done, errors, area),
+    h("section", { "aria-labelledby": "accounts-heading", class: "card" }, h("h2", { id: "accounts-heading", tabindex: -1 }, "All accounts"), done, errors, area),
   );
   return undefined;
 }

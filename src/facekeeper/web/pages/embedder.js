@@ -29,13 +29,13 @@ function describe(progress, current) {
     case "failed":
       return ["Failed", `The re-embedding with ${embedder} stopped at ${counted}; the collection still uses ${current}.`];
     default:
-      return ["Nothing under way", `The collection's ${plural(total, "example")} are embedded with ${embedder}.`];
+      return ["Nothing under way", `The collection (${plural(total, "example")}) is embedded with ${embedder}.`];
   }
 }
 
 /**
- * The progress panel: `show(progress)` draws it. While a run is going on it polls until the run ends or
- * the page is left, then calls `onEnd(progress)`.
+ * The progress panel: `follow(progress)` draws it. While a run is going on it polls until the run ends or
+ * the page is left, then calls `onEnd(progress)` (`onEnd(null)` when the server refuses to say).
  */
 function progressPanel(service, current, onEnd) {
   const heading = h("h2", { id: "progress-heading" }, "Progress");
@@ -72,7 +72,9 @@ function progressPanel(service, current, onEnd) {
       progress = await services.migration(service.id);
     } catch (error) {
       failure.show(error);
-      timer = setTimeout(poll, POLL_MS * 3);
+      // The server out of reach or busy: ask again later. Refused (signed out, no access): stop.
+      if (error.status === 0 || error.status >= 500) timer = setTimeout(poll, POLL_MS * 3);
+      else await onEnd(null);
       return;
     }
     show(progress);
@@ -80,10 +82,17 @@ function progressPanel(service, current, onEnd) {
     else await onEnd(progress);
   };
 
-  /** Shows `progress`; with `watch` (a run was just started) or while it runs, asks again until it ends. */
+  /**
+   * Shows `progress`; while it runs, or with `watch` (a run was just started: focus moves here, as the
+   * start button is disabled until the end), asks again until it ends.
+   */
   panel.follow = (progress, watch = false) => {
     clearTimeout(timer);
     show(progress);
+    if (watch) {
+      heading.tabIndex = -1;
+      heading.focus();
+    }
     if (watch || progress.state === "running") timer = setTimeout(poll, 250);
   };
   return panel;
@@ -161,6 +170,7 @@ export async function renderEmbedder(view, serviceId) {
   let form = null;
   const panel = progressPanel(service, current, async (progress) => {
     form?.setRunning(false);
+    if (!progress) return; // the progress could not be read: the panel says why
     if (progress.state === "interrupted" || progress.state === "failed") form?.prefill(progress.embedder);
     if (progress.state === "done") {
       form?.clear();
