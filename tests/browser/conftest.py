@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, R
 
 from tests.conftest import SCREENSHOTS
 from tests.e2e.conftest import server_factory
-from tests.e2e.server import ServerFactory, ServerProcess
+from tests.e2e.server import ServerFactory, ServerProcess, clean_env, facekeeper_command
 
 __all__ = ["server_factory"]
 
@@ -179,6 +180,30 @@ class AdminClient:
     def create_owner(self, code: str) -> None:
         body = {"setup_code": code, "email": OWNER_EMAIL, "password": OWNER_PASSWORD, "name": "Owner"}
         self.csrf = self.call("POST", "/setup", json=body)["csrf_token"]
+
+    def sign_in(self, email: str = OWNER_EMAIL, password: str = OWNER_PASSWORD) -> None:
+        self.csrf = self.call("POST", "/session", json={"email": email, "password": password})["csrf_token"]
+
+
+def admin_cli(server: ServerProcess, *args: str, password: str | None = None) -> None:
+    """`facekeeper admin ...` on the server's data directory (as the operator)."""
+    command = facekeeper_command("admin", *args, "--data-dir", str(server.data_dir))
+    if password is not None:
+        command.append("--password-stdin")
+    done = subprocess.run(
+        command, input=password, capture_output=True, text=True, timeout=60, env=clean_env(), check=False
+    )
+    assert done.returncode == 0, f"facekeeper admin {' '.join(args)}: {done.stderr}"
+
+
+def sign_in(page: Page, url: str, email: str, password: str) -> None:
+    """Signs in on the page (from any route): the applications list follows."""
+    page.goto(url)
+    expect(page.locator("main h1")).to_have_text("Sign in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("main h1")).to_have_text("Applications")
 
 
 @pytest.fixture(scope="module")

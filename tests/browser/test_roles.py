@@ -3,28 +3,16 @@ change, and loses the application the moment its owner removes them."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.conftest import OWNER_EMAIL, OWNER_PASSWORD, Pages
-from tests.e2e.server import ServerFactory, ServerProcess, clean_env, facekeeper_command
+from tests.browser.conftest import OWNER_EMAIL, OWNER_PASSWORD, Pages, admin_cli, sign_in
+from tests.e2e.server import ServerFactory, ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MEMBER_EMAIL = "reader@example.com"
 MEMBER_PASSWORD = "reading only, please"
-
-
-def admin_cli(server: ServerProcess, *args: str, password: str | None = None) -> None:
-    command = facekeeper_command("admin", *args, "--data-dir", str(server.data_dir))
-    if password is not None:
-        command.append("--password-stdin")
-    done = subprocess.run(
-        command, input=password, capture_output=True, text=True, timeout=60, env=clean_env(), check=False
-    )
-    assert done.returncode == 0, f"facekeeper admin {' '.join(args)}: {done.stderr}"
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +24,6 @@ def prepared(server_factory: ServerFactory) -> ServerProcess:
     admin_cli(server, "applications", "create", "Lobby")
     admin_cli(server, "services", "create", "--application", "Lobby", "--name", "Lobby door", "--type", "RECOGNITION")
     return server
-
-
-def sign_in(page: Page, url: str, email: str, password: str) -> None:
-    page.goto(url)
-    expect(page.locator("main h1")).to_have_text("Sign in")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("main h1")).to_have_text("Applications")
 
 
 def test_a_reader_sees_no_controls_and_is_removed_at_once(prepared: ServerProcess, pages: Pages) -> None:

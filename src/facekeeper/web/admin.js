@@ -39,10 +39,30 @@ export const session = {
       remember(null);
     }
   },
+  /** Checks the old password; the answer is a new session for this browser (a new CSRF token). */
+  async changePassword(oldPassword, newPassword) {
+    return remember(
+      await call("PUT", "/session/password", { json: { old_password: oldPassword, new_password: newPassword } }),
+    );
+  },
+  /** Deletes the signed-in account (not the owner's): the server ends its sessions and clears the cookie. */
+  async deleteOwnAccount() {
+    const deleted = await call("DELETE", `/accounts/${enc(currentSession.account.id)}`);
+    remember(null);
+    return deleted;
+  },
   setupState: () => request("GET", "/admin/setup"),
   async createOwner(body) {
     return remember(await request("POST", "/admin/setup", { json: body }));
   },
+};
+
+/** Every account of the server: the global owner and administrators only. */
+export const accounts = {
+  list: async () => (await call("GET", "/accounts")).accounts,
+  create: (body) => call("POST", "/accounts", { json: body }),
+  setRole: (accountId, role) => call("PUT", `/accounts/${enc(accountId)}/role`, { json: { role } }),
+  remove: (accountId) => call("DELETE", `/accounts/${enc(accountId)}`),
 };
 
 export const applications = {
@@ -70,6 +90,9 @@ export const services = {
   remove: (id) => call("DELETE", `/services/${enc(id)}`),
   regenerateKey: (id) => call("POST", `/services/${enc(id)}/key`),
   stats: (id, days) => call("GET", withQuery(`/services/${enc(id)}/stats`, { days })),
+  /** Re-embedding of a recognition service's collection (D5): its progress, and starting a run. */
+  migration: (id) => call("GET", `/services/${enc(id)}/migrate`),
+  migrate: (id, embedder) => call("POST", `/services/${enc(id)}/migrate`, { json: { embedder } }),
 };
 
 export const collection = {

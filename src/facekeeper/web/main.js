@@ -3,9 +3,12 @@
 import { session } from "./admin.js";
 import { describeError, h, replace } from "./dom.js";
 import { go, routePath } from "./router.js";
+import { renderAccount } from "./pages/account.js";
+import { MANAGERS, renderAccounts } from "./pages/accounts.js";
 import { renderApplication } from "./pages/application.js";
 import { renderApplications } from "./pages/applications.js";
 import { renderCollection } from "./pages/collection.js";
+import { renderEmbedder } from "./pages/embedder.js";
 import { renderServiceTest } from "./pages/service_test.js";
 import { renderSetup } from "./pages/setup.js";
 import { renderSignIn } from "./pages/signin.js";
@@ -21,6 +24,9 @@ const ROUTES = [
   [/^\/applications\/([^/]+)$/, renderApplication, true],
   [/^\/services\/([^/]+)\/collection$/, renderCollection, true],
   [/^\/services\/([^/]+)\/test$/, renderServiceTest, true],
+  [/^\/services\/([^/]+)\/embedder$/, renderEmbedder, true],
+  [/^\/accounts$/, renderAccounts, true],
+  [/^\/account$/, renderAccount, true],
 ];
 
 function renderNav() {
@@ -37,13 +43,19 @@ function renderNav() {
       go("/signin");
     }
   });
+  // The current section is marked for screen readers and styled; only managers get the accounts list.
+  const path = routePath();
+  const link = (href, text, active, props = {}) =>
+    h("a", { href: `#${href}`, "aria-current": active ? "page" : null, ...props }, text);
   replace(
     nav,
     h(
       "ul",
       {},
-      h("li", {}, h("a", { href: "#/applications" }, "Applications")),
-      h("li", { class: "who" }, h("span", { title: current.account.role }, current.account.email)),
+      h("li", {}, link("/applications", "Applications", /^\/(applications|services)\b/.test(path))),
+      MANAGERS.has(current.account.role) ? h("li", {}, link("/accounts", "Accounts", path === "/accounts")) : null,
+      h("li", { class: "who" }, h("span", { title: current.account.role.toLowerCase() }, current.account.email)),
+      h("li", {}, link("/account", "Your account", path === "/account", { title: `Signed in as ${current.account.email}` })),
       h("li", {}, signOut),
     ),
   );

@@ -29,6 +29,9 @@ function serviceActions(service, canManage) {
     service.type === "RECOGNITION"
       ? h("a", { class: "button", href: `#/services/${service.id}/collection`, "aria-label": `Collection of ${service.name}` }, "Collection")
       : null,
+    service.type === "RECOGNITION"
+      ? h("a", { class: "button", href: `#/services/${service.id}/embedder`, "aria-label": `Embedder of ${service.name}` }, "Embedder")
+      : null,
     h("a", { class: "button", href: `#/services/${service.id}/test`, "aria-label": `Test ${service.name}` }, "Test"),
   );
   if (!canManage) return links;
@@ -86,7 +89,12 @@ function serviceCard(service, canManage) {
     { class: "card service", "data-service": service.name },
     h("div", { class: "title-row" }, h("h3", {}, service.name), typeBadge(service.type)),
     keyLine(service),
-    h("p", { class: "meta" }, `Created ${formatDate(service.created_at)}`),
+    h(
+      "p",
+      { class: "meta" },
+      `Created ${formatDate(service.created_at)}`,
+      service.type === "RECOGNITION" ? ` · ${service.example_count} example${service.example_count === 1 ? "" : "s"} · embedder ${service.embedder}` : null,
+    ),
     usage(service),
     serviceActions(service, canManage),
   );

@@ -247,7 +247,10 @@ export async function renderCollection(view, serviceId) {
   view.append(
     pageHeader(`Collection of ${service.name}`, {
       crumbs: serviceCrumbs(app),
-      actions: h("a", { class: "button", href: `#/services/${service.id}/test` }, "Test this service"),
+      actions: [
+        h("a", { class: "button secondary", href: `#/services/${service.id}/embedder` }, "Embedder"),
+        h("a", { class: "button", href: `#/services/${service.id}/test` }, "Test this service"),
+      ],
     }),
     counts,
     h(

@@ -42,7 +42,13 @@ function addMemberForm(app) {
     "form",
     { class: "inline-form", "aria-label": "Add a member" },
     h("div", { class: "row" }, field("Email of an existing account", email), field("Role", role), submit),
-    h("p", { class: "hint" }, "Accounts are made on the server with “facekeeper admin accounts create --email …”."),
+    h(
+      "p",
+      { class: "hint" },
+      "The server’s owner and administrators make accounts on the ",
+      h("a", { href: "#/accounts" }, "Accounts"),
+      " page (or with “facekeeper admin accounts create --email …”).",
+    ),
     errors,
   );
   form.addEventListener("submit", async (event) => {
