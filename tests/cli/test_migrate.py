@@ -47,11 +47,8 @@ def run(*argv: str) -> int:
     return main(list(argv), registry=registry())
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    """A service 'people' with three examples, imported from a folder."""
-    data = tmp_path / "data"
-    photos = tmp_path / "photos"
+def write_photos(photos: Path) -> None:
+    """Three examples of two subjects, as a folder import takes them."""
     for relative, image in {
         "Red/1.png": one_face(RED),
         "Red/2.png": one_face(RED, 60),
@@ -59,6 +56,14 @@ def data(tmp_path: Path) -> Path:
     }.items():
         (photos / relative).parent.mkdir(parents=True, exist_ok=True)
         (photos / relative).write_bytes(image)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A service 'people' with three examples, imported from a folder."""
+    data = tmp_path / "data"
+    photos = tmp_path / "photos"
+    write_photos(photos)
     assert run("service", "create", "--type", "recognition", "--name", "people", "--data-dir", str(data)) == 0
     assert run("import", str(photos), "--service", "people", "--data-dir", str(data)) == 0
     return data
@@ -178,13 +183,7 @@ def test_a_run_in_another_process_is_running_until_that_process_dies(
     runs; killing it (no cleanup of its own) releases the collection: `interrupted`, and the run resumes here."""
     where = ("--data-dir", str(tmp_path / "data"), "--database-url", database_url)
     photos = tmp_path / "photos"
-    for relative, image in {
-        "Red/1.png": one_face(RED),
-        "Red/2.png": one_face(RED, 60),
-        "Green/1.png": one_face(GREEN),
-    }.items():
-        (photos / relative).parent.mkdir(parents=True, exist_ok=True)
-        (photos / relative).write_bytes(image)
+    write_photos(photos)
     assert run("service", "create", "--type", "recognition", "--name", "people", *where) == 0
     assert run("import", str(photos), "--service", "people", *where) == 0
     marker = tmp_path / "stuck"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
@@ -18,13 +18,8 @@ from facekeeper.storage.admin import DEFAULT_APPLICATION, ApplicationRepository
 from facekeeper.storage.db import Database
 from facekeeper.storage.repositories import ServiceRepository
 
-
-@pytest.fixture
-def postgres(postgres_url: str) -> Iterator[Database]:
-    db = Database(postgres_url)
-    db.upgrade()
-    yield db
-    db.dispose()
+# PostgreSQL only: SQLite's writers take the write lock before their lookups, so the race cannot happen there.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 def _blocked_on(db: Database, table: str) -> None:
@@ -54,33 +49,33 @@ def _while_another_writer_holds(
     return held, created  # committed on leaving the transaction; `created` has finished with the pool
 
 
-def test_two_first_services_at_once_share_one_default_application(postgres: Database) -> None:
-    keys = ApiKeyService(postgres)
+def test_two_first_services_at_once_share_one_default_application(database: Database) -> None:
+    keys = ApiKeyService(database)
     held, created = _while_another_writer_holds(
-        postgres,
+        database,
         lambda session: ApplicationRepository(session).add(DEFAULT_APPLICATION).id,
         "application",
         lambda: keys.create("mine", ServiceType.RECOGNITION),
     )
     service = created.result(timeout=10)
     assert service.name == "mine"
-    with postgres.engine.connect() as connection:
+    with database.engine.connect() as connection:
         applications = connection.execute(text("SELECT id FROM application")).scalars().all()
         owner = connection.scalar(text("SELECT application_id FROM service WHERE name = 'mine'"))
     assert applications == [held]
     assert owner == held
 
 
-def test_the_same_name_at_once_is_taken_not_a_constraint_error(postgres: Database) -> None:
-    keys = ApiKeyService(postgres)
-    with postgres.transaction() as session:
+def test_the_same_name_at_once_is_taken_not_a_constraint_error(database: Database) -> None:
+    keys = ApiKeyService(database)
+    with database.transaction() as session:
         default = ApplicationRepository(session).default_id()
 
     def hold(session: Session) -> str:
         return ServiceRepository(session).add("same", ServiceType.RECOGNITION, "a" * 36, default, "sface").id
 
     _, created = _while_another_writer_holds(
-        postgres, hold, "service", lambda: keys.create("same", ServiceType.RECOGNITION)
+        database, hold, "service", lambda: keys.create("same", ServiceType.RECOGNITION)
     )
     with pytest.raises(FacekeeperError) as raised:
         created.result(timeout=10)

@@ -9,36 +9,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from facekeeper.domain import ServiceRecord, ServiceType
-from facekeeper.index.memory import InMemoryIndex
+from facekeeper.domain import ServiceRecord
 from facekeeper.index.snapshot import SnapshotStore
 from facekeeper.services.api_keys import ApiKeyService
-from facekeeper.services.collection import FaceCollections
-from facekeeper.services.examples import ExampleService
-from facekeeper.services.subjects import SubjectService
 from facekeeper.storage.collection_rows import CollectionRows
 from facekeeper.storage.db import Database
-from tests.services.test_following import Loads, Process
+from tests.services.processes import Process, service
+
+__all__ = ["service"]  # fixture
 
 
 class Restartable(Process):
     def __init__(self, db: Database, folder: Path, keep_log_entries: int = 10_000) -> None:
-        self.loads = Loads()
         self.snapshots = SnapshotStore(folder)
-        self.collections = FaceCollections(
-            db, InMemoryIndex(), keep_log_entries=keep_log_entries, events=self.loads, snapshots=self.snapshots
-        )
-        self.subjects = SubjectService(self.collections)
-        self.examples = ExampleService(self.collections, None, False)  # type: ignore[arg-type]  # no pipeline
-        self.keys = ApiKeyService(db)
+        super().__init__(db, keep_log_entries, self.snapshots)
 
     def settle(self) -> None:
         self.collections.follower.wait_for_snapshots()
-
-
-@pytest.fixture
-def service(database: Database) -> ServiceRecord:
-    return ApiKeyService(database).create("rec", ServiceType.RECOGNITION)
 
 
 @pytest.fixture

@@ -4,58 +4,18 @@ database, and a list one of them holds must never outlive a change another one m
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import numpy as np
-import pytest
 from sqlalchemy import event
 
 from facekeeper.domain import ServiceRecord, ServiceType
-from facekeeper.index.changes import Added
-from facekeeper.index.memory import InMemoryIndex
 from facekeeper.services.api_keys import ApiKeyService
-from facekeeper.services.collection import FaceCollections
-from facekeeper.services.examples import ExampleService
 from facekeeper.services.subject_list import SubjectListCache
-from facekeeper.services.subjects import SubjectService
 from facekeeper.storage.bulk import BulkRepository
 from facekeeper.storage.db import Database
+from tests.services.processes import Process, service, two
 
-
-class Process:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.collections = FaceCollections(db, InMemoryIndex())
-        self.subjects = SubjectService(self.collections)
-        self.examples = ExampleService(self.collections, None, False)  # type: ignore[arg-type]  # no pipeline
-        self.keys = ApiKeyService(db)
-
-    def listed(self, service: ServiceRecord) -> list[str]:
-        """What GET /subjects answers to a request authenticated now."""
-        view = self.keys.authenticate(service.api_key, ServiceType.RECOGNITION)
-        names: list[str] = json.loads(self.subjects.names_json(view))
-        return names
-
-    def enrol(self, service: ServiceRecord, subject: str) -> str:
-        vector = np.ones(4, dtype=np.float32)
-        with self.collections.write(service) as write:
-            stored = write.subjects.find(service.id, subject) or write.subjects.add(service.id, subject)
-            image_id = write.examples.add(service.id, stored.id, vector, "calc", None)
-            write.record(Added(image_id, stored.name, vector))
-        return image_id
-
-
-@pytest.fixture
-def service(database: Database) -> ServiceRecord:
-    return ApiKeyService(database).create("rec", ServiceType.RECOGNITION)
-
-
-@pytest.fixture
-def two(database: Database) -> Iterator[tuple[Process, Process]]:
-    first, second = Process(database), Process(database)
-    yield first, second
-    first.collections.shutdown()
-    second.collections.shutdown()
+__all__ = ["service", "two"]  # fixtures
 
 
 def test_every_change_by_another_process_is_listed_at_once(
@@ -134,8 +94,8 @@ def test_services_are_kept_apart_and_the_least_recently_listed_go_first(database
     keys = ApiKeyService(database)
     services = [keys.create(f"rec{k}", ServiceType.RECOGNITION) for k in range(3)]
     process = Process(database)
-    for k, service in enumerate(services):
-        process.subjects.create(service, f"only {k}")
+    for k, each in enumerate(services):
+        process.subjects.create(each, f"only {k}")
     cache = SubjectListCache(database, max_bytes=2 * len(b'["only 0"]'))
     views = [keys.authenticate(s.api_key, ServiceType.RECOGNITION) for s in services]
     assert [cache.names_json(view) for view in views] == [b'["only 0"]', b'["only 1"]', b'["only 2"]']
