@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from facekeeper.app import build_services
 from facekeeper.domain import ServiceRecord, ServiceType
@@ -18,6 +19,7 @@ from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.registry import ModelRegistry, default_registry
 from facekeeper.services.bundle import Services
 from facekeeper.services.migration import MigrationState
+from facekeeper.storage.migration_locks import lock_key
 from tests.support import squares
 from tests.support.squares import GREEN, RED, ColourEmbedder, one_face
 
@@ -136,3 +138,35 @@ def test_a_run_starting_elsewhere_is_running_before_its_first_batch(
     with pytest.raises(FacekeeperError) as refused:
         two.migration.start(service, "gated")
     assert refused.value.error is Error.MIGRATION_RUNNING
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_run_that_loses_its_lock_stops_before_the_switch(pair: tuple[Services, Services], gate: Gate) -> None:
+    """PostgreSQL's lock lives in the run's own connection: when that connection dies (a network cut, a
+    restarted pooler, here pg_terminate_backend), another process is free to start, so the first run must
+    stop at its next batch and never switch the collection."""
+    one, two = pair
+    service = _service_with_three_examples(one)
+    one.migration.start(service, "gated")
+    assert gate.waiting.wait(30), "the run never reached its second example"
+    key = lock_key(service.id) & 0xFFFFFFFFFFFFFFFF
+    with one.db.engine.connect() as connection:
+        terminated = connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 1 AND classid = CAST(:high AS bigint)::oid AND objid = CAST(:low AS bigint)::oid"
+            ),
+            {"high": key >> 32, "low": key & 0xFFFFFFFF},
+        ).all()
+    assert terminated == [(True,)]
+    gate.open.set()
+    ended = one.migration.progress(service)
+    for _ in range(600):
+        if ended.state is not MigrationState.RUNNING:
+            break
+        threading.Event().wait(0.05)
+        ended = one.migration.progress(service)
+    assert ended.state is MigrationState.FAILED
+    assert ended.error is not None and "the migration lost its lock" in ended.error
+    assert two.api_keys.recognition_service("people").embedder == "colours"  # never switched
+    assert two.migration.run(service, "gated").state is MigrationState.DONE  # the collection is free again

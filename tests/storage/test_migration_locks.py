@@ -30,15 +30,17 @@ def test_one_holder_at_a_time_and_others_see_its_target(database: Database) -> N
     mine, theirs = migration_locks(database), migration_locks(database)
     assert theirs.holder(SERVICE) is None
     held = mine.hold(SERVICE, "dlib")
-    assert held is not None
+    assert held is not None and held.held()
     assert theirs.holder(SERVICE) == "dlib"
     assert theirs.hold(SERVICE, "sface") is None  # refused, not waited for
     assert theirs.holder(OTHER) is None
     other = theirs.hold(OTHER, "sface")  # other services are independent
     assert other is not None and mine.holder(OTHER) == "sface"  # keys of both signs (OTHER's is positive)
     other.release()
+    assert held.held() and not other.held()
     held.release()
     held.release()  # idempotent
+    assert not held.held()
     assert theirs.holder(SERVICE) is None
     again = theirs.hold(SERVICE, "sface")
     assert again is not None and mine.holder(SERVICE) == "sface"

@@ -216,7 +216,7 @@ class EmbedderMigration:
         no reader of this process sees neither)."""
         try:
             try:
-                final = self._run(service, embedder, on_progress, should_stop)
+                final = self._run(service, embedder, on_progress, should_stop, lock)
             except BaseException as error:  # KeyboardInterrupt included: the run is over, its batches stay
                 message = error.message if isinstance(error, FacekeeperError) else repr(error)
                 state = MigrationState.INTERRUPTED if isinstance(error, KeyboardInterrupt) else MigrationState.FAILED
@@ -237,8 +237,16 @@ class EmbedderMigration:
         embedder: str,
         on_progress: ProgressCallback | None,
         should_stop: Callable[[], bool] | None,
+        lock: HeldLock,
     ) -> MigrationProgress:
         db = self.collections.db
+
+        def check_lock() -> None:
+            """Before every batch and the switch: a run whose lock went with its connection stops, since
+            another process may have started one; its committed batches stay for the next run."""
+            if not lock.held():
+                raise FacekeeperError(Error.STORAGE_UNAVAILABLE, reason="the migration lost its lock")
+
         with db.transaction(write=True) as session:
             dropped = PendingEmbeddings(session).drop_other_targets(service.id, embedder)
         if dropped:
@@ -265,11 +273,13 @@ class EmbedderMigration:
                 if should_stop is not None and should_stop():
                     stopped = report()
                     return replace(stopped, state=MigrationState.INTERRUPTED)
+                check_lock()
                 rows = list(self._embedded(batch, embedder))
                 with db.transaction(write=True) as session:
                     PendingEmbeddings(session).add(service.id, embedder, rows)
                 after = batch[-1].image_id
                 report()
+            check_lock()
             if self._switch(service, embedder):
                 break
         with db.transaction() as session:

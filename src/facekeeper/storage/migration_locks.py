@@ -42,6 +42,10 @@ class HeldLock(Protocol):
     def release(self) -> None:
         """Idempotent; after it another process can hold the lock."""
 
+    def held(self) -> bool:
+        """Still ours. A PostgreSQL lock goes with its connection: a run that lost it must stop before
+        another process, free to start, works on the same collection."""
+
 
 class MigrationLocks(Protocol):
     def hold(self, service_id: str, target: str) -> HeldLock | None:
@@ -71,6 +75,24 @@ class _PostgresLock:
     def __init__(self, connection: Connection, key: int) -> None:
         self._connection: Connection | None = connection
         self._key = key
+
+    def held(self) -> bool:
+        if self._connection is None:
+            return False
+        try:
+            return bool(
+                self._connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        "AND pid = pg_backend_pid() AND objsubid = 1 "
+                        "AND classid = CAST(:high AS bigint)::oid AND objid = CAST(:low AS bigint)::oid"
+                    ),
+                    {"high": (self._key & 0xFFFFFFFFFFFFFFFF) >> 32, "low": self._key & 0xFFFFFFFF},
+                ).scalar_one()
+            )
+        except SQLAlchemyError as error:  # the connection is gone, and the lock with its session
+            logger.warning("migration lock: its connection is lost (%s)", describe(error))
+            return False
 
     def release(self) -> None:
         connection, self._connection = self._connection, None
@@ -135,6 +157,10 @@ class PostgresMigrationLocks:
 class _FileLock:
     def __init__(self, descriptor: int) -> None:
         self._descriptor: int | None = descriptor
+
+    def held(self) -> bool:
+        """An flock lasts as long as its open descriptor, which only `release` closes."""
+        return self._descriptor is not None
 
     def release(self) -> None:
         descriptor, self._descriptor = self._descriptor, None
