@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -228,3 +229,23 @@ class ServiceUsageTable(Base):
     service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     requests: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInFailureTable(Base):
+    """One failed admin sign-in (or wrong setup code) for one key, an email or a client address (migration
+    0007). Kept in the database so every process and host counts the same failures, and a restart forgets
+    none. Only the key's SHA-256 is stored, never the email or address; the time is the wall clock (UTC),
+    the one clock processes share. Rows older than the window are pruned (services/ratelimit.py)."""
+
+    __tablename__ = "sign_in_failure"
+
+    # BIGINT on PostgreSQL (rows come and go for ever); on SQLite only INTEGER is the auto-numbered rowid.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_sign_in_failure_key", "key_hash", "failed_at"),
+        # The pruning finds expired rows without reading the whole table.
+        Index("ix_sign_in_failure_time", "failed_at"),
+    )
