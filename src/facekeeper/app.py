@@ -79,7 +79,7 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
     app_metrics.report_collections(collections.states)
     usage = UsageCounter(db, settings.usage_flush_interval_s)
     accounts = AccountService(db, Passwords(settings.password_hash_memory_kib, settings.password_hash_time_cost))
-    limiter = AttemptLimiter(settings.admin_login_attempts, settings.admin_login_window_s)
+    limiter = AttemptLimiter(db, settings.admin_login_attempts, settings.admin_login_window_s)
     return Services(
         settings=settings,
         db=db,

@@ -1,57 +1,66 @@
 """Failed sign-in attempts, counted per key (an email, a client address) in a sliding window.
 
-In memory, per process: with `serve --workers N` an attacker gets at most N times the limit, which still
-turns a password guess into hours per thousand tries. A success clears the email's count.
+Counted in the database (`storage/sign_in_failures.py`), so every process of `serve --workers N` and every
+host on one PostgreSQL share one count, and a restart forgets nothing. The clock is the wall clock: the
+processes share no monotonic one. Keys are stored as their SHA-256, never as emails or addresses. A
+success clears the email's count.
+
+Checking and counting are separate transactions (the password check runs in between), so a burst of
+simultaneous attempts may overshoot the limit by the number that checked before any was counted, as
+threads of one process could before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 
-MAX_KEYS = 10_000
+from facekeeper.storage.db import Database
+from facekeeper.storage.sign_in_failures import SignInFailureRepository
+
+
+def key_hash(key: str) -> str:
+    """What the table holds instead of the key: a copy of the database names no email or address."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class AttemptLimiter:
-    def __init__(self, max_failures: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, db: Database, max_failures: int, window_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
         self.max_failures = max_failures
         self.window_s = window_s
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self.clock = clock  # seconds since the epoch
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window_s:
-            failures.popleft()
-        return failures
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def retry_after(self, keys: Iterable[str]) -> int | None:
         """Seconds until another attempt is allowed for every key, or None when one is allowed now."""
-        now = self.clock()
+        now = self._now()
+        since = now - timedelta(seconds=self.window_s)
         wait = 0.0
-        with self._lock:
+        with self.db.transaction() as session:
+            failures = SignInFailureRepository(session)
             for key in keys:
-                failures = self._recent(key, now)
-                if len(failures) >= self.max_failures:
-                    wait = max(wait, failures[len(failures) - self.max_failures] + self.window_s - now)
-                if not failures:
-                    self._failures.pop(key, None)
+                newest = failures.newest(key_hash(key), since, self.max_failures)
+                if len(newest) >= self.max_failures:  # allowed again when the oldest of these leaves the window
+                    wait = max(wait, (newest[-1] - since).total_seconds())
+        wait = min(wait, self.window_s)  # a host whose clock runs ahead never locks others out for longer
         return max(1, math.ceil(wait)) if wait > 0 else None
 
     def failed(self, keys: Iterable[str]) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-            if len(self._failures) > MAX_KEYS:  # many emails tried once each: forget the expired ones
-                expired = [k for k, times in self._failures.items() if not times or times[-1] <= now - self.window_s]
-                for key in expired:
-                    del self._failures[key]
+        """Counts a failure for every key, and forgets failures that left the window (a bounded batch)."""
+        now = self._now()
+        with self.db.transaction() as session:
+            failures = SignInFailureRepository(session)
+            failures.prune(now - timedelta(seconds=self.window_s))
+            failures.add((key_hash(key) for key in keys), now)
 
     def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        with self.db.transaction() as session:
+            SignInFailureRepository(session).clear(key_hash(key))
