@@ -24,6 +24,7 @@ from facekeeper.api.middleware import (
 )
 from facekeeper.index.memory import InMemoryIndex
 from facekeeper.index.snapshot import SnapshotStore
+from facekeeper.inference.models.manifest import manifest_names
 from facekeeper.inference.registry import ModelRegistry, build_pipeline, default_registry
 from facekeeper.metrics import Metrics
 from facekeeper.services.accounts import AccountService
@@ -103,7 +104,7 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
             collections,
             pipeline,
             workers.inference_pool,
-            known_embedders=lambda: [*models.embedder_names(), "<any of them>-flip"],
+            known_embedders=lambda: [*models.embedder_names(), *manifest_names(settings)],
         ),
     )
 

@@ -16,6 +16,7 @@ from facekeeper.app import create_app
 from facekeeper.inference.registry import ModelRegistry, default_registry
 from tests.admin.conftest import CHEAP_HASHES, OWNER_EMAIL, Admin, Browser
 from tests.support import squares
+from tests.support.manifests import write_manifest
 from tests.support.squares import GREEN, RED, ColourEmbedder, one_face
 
 
@@ -158,3 +159,23 @@ def test_one_run_per_collection_across_two_servers(tmp_path: Path, database_url:
             assert time.monotonic() < deadline, back
             time.sleep(0.05)
         assert (back["state"], back["embedder"]) == ("idle", "colours")
+
+
+def test_the_embedders_a_collection_can_switch_to_are_listed(tmp_path: Path, database_url: str) -> None:
+    """Registered models and the operator's manifests, each with its -flip variant; the unknown-name error
+    lists the same names. Any signed-in account may read it; nobody else."""
+    manifest = write_manifest(tmp_path)
+    settings = squares.test_settings(
+        data_dir=tmp_path, database_url=database_url, embedder_manifests=str(manifest), **CHEAP_HASHES
+    )
+    with TestClient(create_app(settings, _registry())) as client:
+        admin = Admin(client)
+        user = admin.browser("u@example.com")
+        listed = user.ok("GET", "/embedders")
+        assert listed["default"] == settings.embedder
+        for name in ("sface", "dlib", "sface+dlib", "colours-v2", "means"):
+            assert listed["embedders"].index(f"{name}-flip") == listed["embedders"].index(name) + 1
+        service = admin.service(admin.application()["id"])
+        unknown = admin.owner.post(f"/services/{service['id']}/migrate", json={"embedder": "nope"})
+        assert "colours-v2, " in unknown.json()["message"] and "means, " in unknown.json()["message"]
+        assert admin.browser().get("/embedders").status_code == 401

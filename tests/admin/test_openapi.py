@@ -37,6 +37,7 @@ EXPECTED = {
     ("/admin/services/{service_id}/stats", "get"),
     ("/admin/services/{service_id}/migrate", "post"),
     ("/admin/services/{service_id}/migrate", "get"),
+    ("/admin/embedders", "get"),
     ("/admin/services/{service_id}/subjects", "get"),
     ("/admin/services/{service_id}/subjects", "post"),
     ("/admin/services/{service_id}/subjects/{subject}", "put"),

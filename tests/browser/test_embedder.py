@@ -77,6 +77,10 @@ def test_a_migration_started_on_the_page_completes(
     expect(panel(owner)).to_have_attribute("data-state", "idle")
     expect(panel(owner)).to_contain_text("The collection (2 examples) is embedded with sface.")
     form = owner.get_by_role("form", name="Re-embed the collection")
+    # What the server has, from GET /admin/embedders, offered as suggestions and named in the hint.
+    expect(form.locator("#embedder-hint")).to_contain_text("sface, sface-flip")
+    expect(form.locator("#embedder-hint")).to_contain_text("sface+dlib, sface+dlib-flip")
+    assert "dlib-flip" in form.locator("#known-embedders option").evaluate_all("options => options.map(o => o.value)")
 
     # Refusals: the server's message for an unknown name (it lists the known ones), and no run to the
     # embedder the collection already has.

@@ -125,6 +125,10 @@ class EmbedderMigration:
             return replace(run, total=total, done=total if run.state is MigrationState.DONE else run.done)
         return MigrationProgress(service.name, current, MigrationState.IDLE, total, total)
 
+    def embedders(self) -> list[str]:
+        """The embedders a collection can be switched to, sorted; each also exists as `<name>-flip`."""
+        return sorted(set(self.known_embedders())) if self.known_embedders else []
+
     # --- running ------------------------------------------------------------------------------------
 
     def check(self, service: ServiceRecord, embedder: str) -> int:
@@ -137,7 +141,9 @@ class EmbedderMigration:
         except FacekeeperError as error:
             if error.error is not Error.MODEL_UNAVAILABLE:
                 raise
-            known = ", ".join(self.known_embedders()) if self.known_embedders else "see docs/models.md"
+            known = (
+                ", ".join([*self.embedders(), "<any of them>-flip"]) if self.known_embedders else "see docs/models.md"
+            )
             raise FacekeeperError(Error.EMBEDDER_UNKNOWN, name=embedder, known=known) from None
         with self.collections.db.transaction() as session:
             missing = PendingEmbeddings(session).examples_without_image(service.id)

@@ -95,6 +95,9 @@ export const services = {
   migrate: (id, embedder) => call("POST", `/services/${enc(id)}/migrate`, { json: { embedder } }),
 };
 
+/** The embedder names the server accepts for a re-embedding, and the one new collections get. */
+export const embedders = () => call("GET", "/embedders");
+
 export const collection = {
   subjects: (id, { search, page, size }) =>
     call("GET", withQuery(`/services/${enc(id)}/subjects`, { search, page, size })),

@@ -3,13 +3,10 @@ and operator-supplied ONNX embedders described by a manifest."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from facekeeper.domain import ScanOptions, SimilarityCoefficients, l2_normalize
 from facekeeper.errors import Error, FacekeeperError
@@ -21,6 +18,7 @@ from facekeeper.inference.models.dlib_resnet import DLIB_CHIP_150
 from facekeeper.inference.models.manifest import ManifestEmbedder, read_manifest
 from facekeeper.inference.registry import build_pipeline, default_registry
 from facekeeper.settings import Settings
+from tests.support.manifests import write_manifest
 
 from ..fakes import FakeEmbedder
 
@@ -106,34 +104,6 @@ def test_the_registry_knows_every_shipped_embedder_and_any_flip_variant() -> Non
     with pytest.raises(FacekeeperError) as unknown:
         registry.build_embedder("nothing-flip", settings)
     assert unknown.value.error is Error.MODEL_UNAVAILABLE
-
-
-def write_manifest(directory: Path, **changes: object) -> Path:
-    """A tiny ONNX 'embedder': the per-channel mean of its (normalised) input, NCHW, 3-d output."""
-    image = helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["n", 3, 56, 56])
-    output = helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["n", 3])
-    axes = helper.make_tensor("axes", TensorProto.INT64, [2], [2, 3])
-    graph = helper.make_graph(
-        [helper.make_node("ReduceMean", ["pixels", "axes"], ["embedding"], keepdims=0)],
-        "means",
-        [image],
-        [output],
-        [axes],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.save(model, str(directory / "means.onnx"))
-    manifest = {
-        "name": "means",
-        "file": "means.onnx",
-        "input": {"size": 56, "layout": "NCHW", "color": "BGR", "mean": [10, 20, 30], "std": 2},
-        "dimension": 3,
-        "coefficients": {"c0": 0.9, "c1": 7.5},
-    }
-    manifest.update(changes)
-    path = directory / "means.json"
-    path.write_text(json.dumps(manifest))
-    return path
 
 
 def test_a_manifest_embedder_applies_its_size_colour_order_and_normalisation(tmp_path: Path) -> None:

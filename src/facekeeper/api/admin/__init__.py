@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from facekeeper.api.admin import accounts, applications, collection, services, session
+from facekeeper.api.admin import accounts, applications, collection, embedders, services, session
 
 
 def admin_router() -> APIRouter:
     router = APIRouter()
-    for module in (session, accounts, applications, services, collection):
+    for module in (session, accounts, applications, services, embedders, collection):
         router.include_router(module.router)
     return router

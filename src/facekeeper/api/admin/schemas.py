@@ -249,6 +249,11 @@ class MigrateBody(BaseModel):
     embedder: str | None = Field(None, description="Target embedder; default: the server's active one.")
 
 
+class EmbeddersOut(BaseModel):
+    embedders: list[str] = Field(description="Names accepted by migrate, each followed by its -flip variant.")
+    default: str = Field(description="The embedder new recognition collections are built with.")
+
+
 class MigrationOut(BaseModel):
     service: str
     embedder: str

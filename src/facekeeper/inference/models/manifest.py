@@ -154,6 +154,18 @@ def manifest_paths(settings: Settings) -> list[Path]:
     return [Path(part.strip()) for part in settings.embedder_manifests.split(",") if part.strip()]
 
 
+def manifest_names(settings: Settings) -> list[str]:
+    """Names of the operator's embedders; a manifest that cannot be read is left out here (using its
+    name reports why)."""
+    names = []
+    for path in manifest_paths(settings):
+        try:
+            names.append(read_manifest(path).name)
+        except (OSError, ValueError):
+            continue
+    return names
+
+
 def resolve(_registry: ModelRegistry, name: str, settings: Settings) -> Embedder | None:
     for path in manifest_paths(settings):
         manifest = read_manifest(path)

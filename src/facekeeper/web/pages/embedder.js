@@ -2,13 +2,10 @@
 // embedded again from its stored photo in the background, the page polling the progress while it runs.
 // Recognition keeps the old vectors until one switch at the end.
 
-import { services } from "../admin.js";
+import { embedders, services } from "../admin.js";
 import { busy, errorBox, field, h, replace } from "../dom.js";
 import { applicationOf, pageHeader, serviceCrumbs } from "../layout.js";
 
-// The shipped embedders (docs/models.md); an operator's manifest adds names the server knows and the page
-// does not, so the field takes any name and the server's answer lists the ones it knows.
-const KNOWN = ["sface", "dlib", "sface+dlib", "sface-flip", "dlib-flip", "sface+dlib-flip"];
 const POLL_MS = 1000;
 
 function plural(count, word) {
@@ -98,7 +95,8 @@ function progressPanel(service, current, onEnd) {
   return panel;
 }
 
-function startForm(service, current, onStarted) {
+/** `known`: the names the server lists (GET /admin/embedders), its shipped models and the operator's. */
+function startForm(service, current, known, onStarted) {
   const input = h("input", {
     name: "embedder",
     required: true,
@@ -107,7 +105,7 @@ function startForm(service, current, onStarted) {
     list: "known-embedders",
     "aria-describedby": "embedder-hint",
   });
-  const options = h("datalist", { id: "known-embedders" }, KNOWN.map((name) => h("option", { value: name })));
+  const options = h("datalist", { id: "known-embedders" }, known.map((name) => h("option", { value: name })));
   const submit = h("button", { type: "submit" }, "Start re-embedding");
   const errors = errorBox();
   const form = h(
@@ -120,7 +118,7 @@ function startForm(service, current, onStarted) {
       "Every stored example is embedded again from its stored photo, in the background. Recognition keeps using the current vectors until all are done, then switches at once. It may take a while on a big collection: this page shows the progress, and you can leave it.",
     ),
     h("div", { class: "row" }, field("Embedder", input), submit),
-    h("p", { class: "hint", id: "embedder-hint" }, `Shipped: ${KNOWN.join(", ")}; or the name of a model the operator added.`),
+    h("p", { class: "hint", id: "embedder-hint" }, `This server has: ${known.join(", ")}.`),
     options,
     errors,
   );
@@ -180,7 +178,8 @@ export async function renderEmbedder(view, serviceId) {
     }
   });
   if (canManage) {
-    form = startForm(service, current, (started) => {
+    const known = (await embedders()).embedders;
+    form = startForm(service, current, known, (started) => {
       form.setRunning(true);
       panel.follow(started, true);
     });
