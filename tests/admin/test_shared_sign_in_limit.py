@@ -19,6 +19,7 @@ from facekeeper.domain import Role
 from facekeeper.services.bundle import Services
 from tests.admin.conftest import CHEAP_HASHES, OWNER_EMAIL, PASSWORD
 from tests.support import squares
+from tests.support.databases import make_read_only
 
 
 class Servers:
@@ -111,18 +112,7 @@ def test_a_failure_that_cannot_be_counted_is_a_503(servers: Servers, database_ur
     app = servers.start()
     services = services_of(app)
     services.accounts.create(OWNER_EMAIL, PASSWORD, Role.OWNER)
-    sqlite = database_url.startswith("sqlite")
-    statement = "PRAGMA query_only = ON" if sqlite else "SET default_transaction_read_only = on"
-
-    @event.listens_for(services.db.engine, "connect")
-    def read_only(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(statement)
-        cursor.close()
-        if not sqlite:
-            dbapi_connection.commit()
-
-    services.db.engine.dispose()
+    make_read_only(services.db.engine)
     _storage_503(sign_in(app, "wrong password"), "the database is read-only")
 
 

@@ -18,7 +18,7 @@ from facekeeper.domain import ServiceRecord, ServiceType
 from facekeeper.errors import Error, FacekeeperError
 from facekeeper.inference.registry import ModelRegistry, default_registry
 from facekeeper.services.bundle import Services
-from facekeeper.services.migration import MigrationState
+from facekeeper.services.migration import MigrationProgress, MigrationState
 from facekeeper.storage.migration_locks import lock_key
 from tests.support import squares
 from tests.support.squares import GREEN, RED, ColourEmbedder, one_face
@@ -86,6 +86,17 @@ def _service_with_three_examples(services: Services) -> ServiceRecord:
     return services.api_keys.recognition_service("people")
 
 
+def _settled(services: Services, service: ServiceRecord) -> MigrationProgress:
+    """The progress `services` reports once no run is going on any more (30 s at most)."""
+    progress = services.migration.progress(service)
+    for _ in range(600):
+        if progress.state is not MigrationState.RUNNING:
+            break
+        threading.Event().wait(0.05)
+        progress = services.migration.progress(service)
+    return progress
+
+
 def test_a_run_elsewhere_is_running_and_refuses_a_second(pair: tuple[Services, Services], gate: Gate) -> None:
     one, two = pair
     service = _service_with_three_examples(one)
@@ -112,12 +123,7 @@ def test_a_run_elsewhere_is_running_and_refuses_a_second(pair: tuple[Services, S
     assert two.migration.progress(service).state is MigrationState.RUNNING  # the refusals left no trace
 
     gate.open.set()
-    finished = two.migration.progress(service)
-    for _ in range(600):
-        if finished.state is not MigrationState.RUNNING:
-            break
-        threading.Event().wait(0.05)
-        finished = two.migration.progress(service)
+    finished = _settled(two, service)
     assert (finished.state, finished.embedder, finished.done, finished.total) == (MigrationState.IDLE, "gated", 3, 3)
     assert one.migration.progress(service).state is MigrationState.DONE
 
@@ -160,12 +166,7 @@ def test_a_run_that_loses_its_lock_stops_before_the_switch(pair: tuple[Services,
         ).all()
     assert terminated == [(True,)]
     gate.open.set()
-    ended = one.migration.progress(service)
-    for _ in range(600):
-        if ended.state is not MigrationState.RUNNING:
-            break
-        threading.Event().wait(0.05)
-        ended = one.migration.progress(service)
+    ended = _settled(one, service)
     assert ended.state is MigrationState.FAILED
     assert ended.error is not None and "the migration lost its lock" in ended.error
     assert two.api_keys.recognition_service("people").embedder == "colours"  # never switched

@@ -17,6 +17,7 @@ from sqlalchemy import event
 from facekeeper.app import create_app
 from tests.conftest import Api
 from tests.support import squares
+from tests.support.databases import make_read_only
 from tests.support.squares import GREEN, RED, one_face
 
 ADD = "/api/v1/recognition/faces"
@@ -85,19 +86,7 @@ def read_only_api(tmp_path: Path, database_url: str) -> Iterator[Api]:
     with TestClient(create_app(settings, squares.registry())) as client:
         api = Api(client)
         api.enrol("Tom", one_face(RED))
-        engine = api.services.db.engine
-        sqlite = database_url.startswith("sqlite")
-        statement = "PRAGMA query_only = ON" if sqlite else "SET default_transaction_read_only = on"
-
-        @event.listens_for(engine, "connect")
-        def read_only(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute(statement)
-            cursor.close()
-            if not sqlite:
-                dbapi_connection.commit()
-
-        engine.dispose()
+        make_read_only(api.services.db.engine)
         yield api
 
 
