@@ -125,9 +125,12 @@ class EmbedderMigration:
             return replace(run, total=total, done=total if run.state is MigrationState.DONE else run.done)
         return MigrationProgress(service.name, current, MigrationState.IDLE, total, total)
 
-    def embedders(self) -> list[str]:
-        """The embedders a collection can be switched to, sorted; each also exists as `<name>-flip`."""
+    def _base_embedders(self) -> list[str]:
         return sorted(set(self.known_embedders())) if self.known_embedders else []
+
+    def embedders(self) -> list[str]:
+        """The embedders a collection can be switched to, sorted, each followed by its `-flip` variant."""
+        return [variant for name in self._base_embedders() for variant in (name, f"{name}-flip")]
 
     # --- running ------------------------------------------------------------------------------------
 
@@ -141,9 +144,8 @@ class EmbedderMigration:
         except FacekeeperError as error:
             if error.error is not Error.MODEL_UNAVAILABLE:
                 raise
-            known = (
-                ", ".join([*self.embedders(), "<any of them>-flip"]) if self.known_embedders else "see docs/models.md"
-            )
+            names = self._base_embedders()
+            known = ", ".join([*names, "<any of them>-flip"]) if names else "see docs/models.md"
             raise FacekeeperError(Error.EMBEDDER_UNKNOWN, name=embedder, known=known) from None
         with self.collections.db.transaction() as session:
             missing = PendingEmbeddings(session).examples_without_image(service.id)

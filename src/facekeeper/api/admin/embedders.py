@@ -18,6 +18,4 @@ router = APIRouter(prefix="/admin", tags=["admin: services"], responses=ADMIN_ER
 async def list_embedders(_session: SignedIn, services: ServicesDep) -> JSONResponse:
     """Every embedder name this server accepts for `POST /admin/services/{id}/migrate`, each with its
     `-flip` variant, and the one new collections are built with. Any signed-in account."""
-    names = services.migration.embedders()
-    listed = [variant for name in names for variant in (name, f"{name}-flip")]
-    return JSONResponse({"embedders": listed, "default": services.settings.embedder})
+    return JSONResponse({"embedders": services.migration.embedders(), "default": services.settings.embedder})

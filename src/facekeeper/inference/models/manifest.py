@@ -155,12 +155,12 @@ def manifest_paths(settings: Settings) -> list[Path]:
 
 
 def manifest_names(settings: Settings) -> list[str]:
-    """Names of the operator's embedders; a manifest that cannot be read is left out here (using its
-    name reports why)."""
+    """Names of the operator's embedders, from the manifests' `name` alone: `read_manifest` would hash each
+    model file on every listing. A manifest that cannot be read is left out here (using its name says why)."""
     names = []
     for path in manifest_paths(settings):
         try:
-            names.append(read_manifest(path).name)
+            names.append(_text(json.loads(path.read_text()), "name"))
         except (OSError, ValueError):
             continue
     return names
